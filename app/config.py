@@ -1,0 +1,98 @@
+"""Settings from KEHAI_* environment variables, with safe embedded defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance: Path) -> str:
+    """Generate the secret once and keep it in instance/, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when several workers start together only one key wins; the others read it.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything tunable in one place; tests shorten the intervals."""
+
+    instance_dir: Path = ROOT / "instance"
+    database_url: str = ""
+    redis_url: str = ""
+    redis_prefix: str = "kehai:"
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    db_threads: int = 8
+    testing: bool = False
+
+    # the live stream (DESIGN.md "Parameters")
+    heartbeat_s: float = 20.0
+    stream_lifetime_s: float = 30 * 60.0
+    queue_size: int = 256
+    max_streams_per_user: int = 10
+    replay_window_s: float = 600.0
+    replay_min_events: int = 1000
+    replay_max_events: int = 5000
+    session_check_s: float = 5.0
+
+    # presence and typing
+    presence_grace_s: float = 15.0
+    lease_s: float = 60.0
+    lease_renew_s: float = 20.0
+    away_s: float = 300.0
+    last_seen_write_s: float = 60.0
+    typing_expiry_s: float = 6.0
+
+    # limits: (count, window seconds)
+    message_limit: tuple[int, float] = (20, 10.0)
+    login_limit: tuple[int, float] = (10, 180.0)
+    typing_limit: tuple[int, float] = (1, 1.0)
+    register_limit: tuple[int, float] = (10, 3600.0)
+    max_body_bytes: int = 64 * 1024
+
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Config:
+        """Read KEHAI_* variables; keyword overrides win (used by tests and run.py)."""
+        env = os.environ
+        instance = Path(env.get("KEHAI_INSTANCE_DIR", str(ROOT / "instance")))
+        base = cls(
+            instance_dir=instance,
+            database_url=env.get("KEHAI_DATABASE_URL", ""),
+            redis_url=env.get("KEHAI_REDIS_URL", ""),
+            redis_prefix=env.get("KEHAI_REDIS_PREFIX", "kehai:"),
+            secret_key=env.get("KEHAI_SECRET_KEY", ""),
+            host=env.get("KEHAI_HOST", "127.0.0.1"),
+            port=int(env.get("KEHAI_PORT", "8000")),
+            workers=int(env.get("KEHAI_WORKERS", "1")),
+        )
+        tuning = json.loads(env.get("KEHAI_TUNING", "{}"))  # tests and the bench shorten timers
+        for key, value in tuning.items():
+            if isinstance(getattr(base, key, None), tuple):
+                tuning[key] = tuple(value)
+        cfg = replace(base, **{**tuning, **overrides})  # type: ignore[arg-type]
+        if not cfg.database_url:
+            cfg.instance_dir.mkdir(parents=True, exist_ok=True)
+            cfg = replace(cfg, database_url=f"sqlite:///{cfg.instance_dir / 'kehai.sqlite3'}")
+        if not cfg.secret_key:
+            cfg = replace(cfg, secret_key=_secret_key(cfg.instance_dir))
+        return cfg

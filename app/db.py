@@ -1,0 +1,95 @@
+"""The database handle and the one way the async app talks to it.
+
+Decision (DESIGN.md asks to decide once): sync peewee behind a thread pool. Every query runs
+in `run_db`, inside a connection context, so no request holds a connection while it awaits
+and no stream ever holds one at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+from peewee import Database, DatabaseProxy, SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase
+
+T = TypeVar("T")
+
+database = DatabaseProxy()
+_executor: ThreadPoolExecutor | None = None
+
+
+def open_database(url: str, threads: int = 8) -> Database:
+    """Build a peewee database from a URL: sqlite:///path or postgresql://user@host/db."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)[1:] if parsed.path.startswith("//") else unquote(parsed.path)
+        # WAL lets page reads run while a message is being written; busy_timeout rides out
+        # the short write locks instead of failing with "database is locked".
+        return SqliteDatabase(
+            path,
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "busy_timeout": 10000,
+                "synchronous": "normal",
+            },
+        )
+    if parsed.scheme in ("postgres", "postgresql"):
+        options: dict[str, Any] = {"host": parsed.hostname or "127.0.0.1"}
+        if parsed.port:
+            options["port"] = parsed.port
+        if parsed.username:
+            options["user"] = unquote(parsed.username)
+        if parsed.password:
+            options["password"] = unquote(parsed.password)
+        for pair in filter(None, parsed.query.split("&")):
+            key, _, value = pair.partition("=")
+            if key == "options":
+                options["options"] = unquote(value)
+        return PooledPostgresqlDatabase(
+            parsed.path.lstrip("/") or "postgres",
+            max_connections=threads + 2,
+            stale_timeout=300,
+            timeout=10,
+            **options,
+        )
+    raise ValueError(f"unsupported database URL scheme: {parsed.scheme!r}")
+
+
+def init(url: str, threads: int = 8) -> Database:
+    """Point the models at the database and start the worker threads."""
+    global _executor
+    db = open_database(url, threads)
+    database.initialize(db)
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kehai-db")
+    return db
+
+
+def shutdown() -> None:
+    """Stop the worker threads and close the pool (app shutdown)."""
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True)
+        _executor = None
+    if database.obj is not None and hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+    elif database.obj is not None and not database.obj.is_closed():
+        database.obj.close()
+
+
+def _in_connection(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with database.connection_context():
+        return fn(*args, **kwargs)
+
+
+async def run_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking query function in the pool, with a connection for its duration."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(_in_connection, fn, *args, **kwargs)
+    return await loop.run_in_executor(_executor, call)

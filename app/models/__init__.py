@@ -1,0 +1,15 @@
+"""peewee models, one module per aggregate."""
+
+from app.models.conversation import DIRECT, GROUP, Conversation
+from app.models.membership import Membership
+from app.models.message import Message
+from app.models.session import Session
+from app.models.user import User
+from app.models.user_status import UserStatus
+
+ALL = [User, Session, Conversation, Membership, Message, UserStatus]
+
+__all__ = [
+    "ALL", "DIRECT", "GROUP", "Conversation", "Membership", "Message", "Session", "User",
+    "UserStatus",
+]

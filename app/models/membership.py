@@ -1,0 +1,62 @@
+"""Who belongs to which conversation, and how far each of them has read."""
+
+from __future__ import annotations
+
+from peewee import DateTimeField, ForeignKeyField, IntegerField
+
+from app.models.base import BaseModel, utcnow
+from app.models.conversation import Conversation
+from app.models.user import User
+
+
+class Membership(BaseModel):
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    conversation = ForeignKeyField(Conversation, backref="memberships", on_delete="CASCADE")
+    joined = DateTimeField(default=utcnow)
+    last_read_message_id = IntegerField(default=0)
+    last_read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("conversation", "user"), True), (("user", "conversation"), False))
+
+    @classmethod
+    def find(cls, conversation_id: int, user_id: int) -> Membership | None:
+        return cls.get_or_none((cls.conversation == conversation_id) & (cls.user == user_id))
+
+    @classmethod
+    def member_ids(cls, conversation_id: int) -> list[int]:
+        return [m.user_id for m in cls.select(cls.user).where(cls.conversation == conversation_id)]
+
+    @classmethod
+    def members(cls, conversation_id: int) -> list[User]:
+        return list(
+            User.select()
+            .join(cls)
+            .where(cls.conversation == conversation_id)
+            .order_by(User.display_name)
+        )
+
+    @classmethod
+    def contacts_of(cls, user_id: int) -> list[int]:
+        """Everyone who shares at least one conversation with the user (not the user)."""
+        mine = cls.select(cls.conversation).where(cls.user == user_id)
+        return [
+            m.user_id
+            for m in cls.select(cls.user)
+            .where(cls.conversation.in_(mine) & (cls.user != user_id))
+            .distinct()
+        ]
+
+    @classmethod
+    def advance(cls, conversation_id: int, user_id: int, up_to: int) -> bool:
+        """Move the read watermark forward only; True if it moved."""
+        moved = (
+            cls.update(last_read_message_id=up_to, last_read_at=utcnow())
+            .where(
+                (cls.conversation == conversation_id)
+                & (cls.user == user_id)
+                & (cls.last_read_message_id < up_to)
+            )
+            .execute()
+        )
+        return moved > 0

@@ -1,0 +1,70 @@
+"""Messages: what people said, in the order they said it."""
+
+from __future__ import annotations
+
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError, TextField, fn
+
+from app.models.base import BaseModel, utcnow
+from app.models.conversation import Conversation
+from app.models.user import User
+
+MAX_BODY = 4000
+PAGE = 50
+
+
+class Message(BaseModel):
+    conversation = ForeignKeyField(Conversation, backref="messages", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="messages", on_delete="CASCADE")
+    body = TextField()
+    created = DateTimeField(default=utcnow)
+    client_id = CharField(max_length=64, null=True)
+
+    class Meta:
+        indexes = ((("conversation", "id"), False), (("author", "client_id"), True))
+
+    @classmethod
+    def post(cls, conversation: Conversation, author: User, body: str, client_id: str | None
+             ) -> tuple[Message, bool]:
+        """Store a message once per (author, client_id); returns (message, created)."""
+        if client_id:
+            existing = cls.get_or_none((cls.author == author) & (cls.client_id == client_id))
+            if existing is not None:
+                return existing, False
+        try:
+            with cls._meta.database.atomic():
+                message = cls.create(
+                    conversation=conversation, author=author, body=body, client_id=client_id
+                )
+                conversation.touch(message.id, message.created)
+        except IntegrityError:
+            # A double submit raced us between the lookup and the insert: the first one won.
+            return cls.get((cls.author == author) & (cls.client_id == client_id)), False
+        message.author = author
+        return message, True
+
+    @classmethod
+    def page(cls, conversation_id: int, before: int | None = None, limit: int = PAGE
+             ) -> list[Message]:
+        """The newest `limit` messages (older than `before`), oldest first, authors joined."""
+        query = (
+            cls.select(cls, User)
+            .join(User)
+            .where(cls.conversation == conversation_id)
+            .order_by(cls.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(cls.id < before)
+        return list(reversed(list(query)))
+
+    @classmethod
+    def unread_count(cls, conversation_id: int, user_id: int, after: int) -> int:
+        return (
+            cls.select(fn.COUNT(cls.id))
+            .where((cls.conversation == conversation_id) & (cls.id > after) & (cls.author != user_id))
+            .scalar()
+        ) or 0
+
+    @classmethod
+    def in_conversation(cls, message_id: int, conversation_id: int) -> Message | None:
+        return cls.get_or_none((cls.id == message_id) & (cls.conversation == conversation_id))

@@ -1,0 +1,42 @@
+"""Sliding-window rate limits keyed by user (never by a spoofable address alone)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    async def hit(self, key: str, limit: int, window: float) -> float | None:
+        """Count one attempt; return seconds to wait if over the limit, else None."""
+
+
+class MemoryLimiter:
+    """One process's limits: a deque of attempt times per key, trimmed as it is used."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    async def hit(self, key: str, limit: int, window: float) -> float | None:
+        now = self._clock()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - window:
+            hits.popleft()
+        if len(hits) >= limit:
+            return max(hits[0] + window - now, 0.001)
+        hits.append(now)
+        if len(self._hits) > 100_000:  # keep memory bounded under a flood of keys
+            self._sweep(now, window)
+        return None
+
+    def _sweep(self, now: float, window: float) -> None:
+        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - window]:
+            del self._hits[key]
+
+
+def retry_after_header(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))

@@ -1,0 +1,40 @@
+"""The broker interface: number events, keep them for replay, fan them out to every process.
+
+Backends: `memory` (one process, the default) and `redis` (scale-out), chosen by URL and
+imported only when used. Local fan-out to streams is written once, in the hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from app.realtime.events import Event, EventId
+
+Deliver = Callable[[Event], None]
+Control = Callable[[dict[str, object]], Awaitable[None] | None]
+
+
+class Broker(Protocol):
+    epoch: str
+
+    async def start(self, deliver: Deliver, control: Control) -> None:
+        """Begin delivering every published event (from any process) to `deliver`."""
+
+    async def publish(self, event: Event) -> None:
+        """Number the event, store it for its recipients' replay, and fan it out."""
+
+    async def head(self) -> EventId:
+        """The id of the newest event issued so far."""
+
+    async def replay(self, user_id: int, after: EventId) -> list[Event] | None:
+        """Events for the user after `after`, in order; None if `after` cannot be placed."""
+
+    async def send_control(self, message: dict[str, object]) -> None:
+        """A command for every process's hub (e.g. close a logged-out session's streams)."""
+
+    async def healthy(self) -> bool:
+        """Whether the broker can publish right now."""
+
+    async def stop(self) -> None:
+        """Stop delivering and release connections."""

@@ -1,0 +1,81 @@
+"""An event on its way to streams: rendered once per language, framed once per language."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from app.realtime import kinds, sse
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class EventId:
+    """`<epoch>-<seq>`: epoch changes when the event log is lost, seq only grows within it."""
+
+    epoch: str
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{self.epoch}-{self.seq}"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> EventId | None:
+        """None for anything that is not an id this server could have issued."""
+        if not raw or len(raw) > 64:
+            return None
+        epoch, sep, seq = raw.strip().rpartition("-")
+        if not sep or not epoch.isalnum() or not seq.isdigit() or len(seq) > 18:
+            return None
+        return cls(epoch, int(seq))
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    """What happened, who may see it, and its HTML per language."""
+
+    kind: str
+    recipients: frozenset[int]
+    html: dict[str, str]
+    # a newer queued event with the same key replaces an older one for a slow client
+    coalesce_key: str | None = None
+    seq: int = 0
+    epoch: str = ""
+    created: float = field(default_factory=time.time)
+    frames: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def droppable(self) -> bool:
+        return self.kind in kinds.DROPPABLE
+
+    @property
+    def id(self) -> EventId:
+        return EventId(self.epoch, self.seq)
+
+    def encode(self) -> None:
+        """Frame once per language, after the broker has numbered the event."""
+        event_id = str(self.id)
+        self.frames = {lang: sse.frame(html, event_id=event_id) for lang, html in self.html.items()}
+
+    def frame_for(self, lang: str) -> bytes:
+        if not self.frames:
+            self.encode()
+        return self.frames.get(lang) or next(iter(self.frames.values()))
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "k": self.kind, "r": sorted(self.recipients), "h": self.html, "c": self.coalesce_key,
+            "s": self.seq, "e": self.epoch, "t": self.created,
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, object]) -> Event:
+        recipients: Iterable[int] = data["r"]  # type: ignore[assignment]
+        event = cls(
+            kind=str(data["k"]), recipients=frozenset(recipients),
+            html=dict(data["h"]),  # type: ignore[arg-type]
+            coalesce_key=data.get("c"),  # type: ignore[arg-type]
+            seq=int(data["s"]), epoch=str(data["e"]), created=float(data["t"]),  # type: ignore[arg-type]
+        )
+        event.encode()
+        return event

@@ -1,0 +1,149 @@
+"""The hub: local streams by user and session, fed by the broker, written once for all."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from app.config import Config
+from app.metrics import Metrics
+from app.realtime.broker import Broker
+from app.realtime.connection import Connection
+from app.realtime.events import Event, EventId
+
+log = logging.getLogger(__name__)
+Listener = Callable[[Connection, int], None]  # (connection, streams the user has left here)
+
+
+class TooManyStreams(Exception):
+    """The user already has the maximum number of open streams."""
+
+
+class Hub:
+    def __init__(self, broker: Broker, config: Config, metrics: Metrics) -> None:
+        self.broker = broker
+        self.config = config
+        self.metrics = metrics
+        self.by_user: dict[int, dict[int, Connection]] = {}
+        self.by_session: dict[str, dict[int, Connection]] = {}
+        self.on_open: list[Listener] = []
+        self.on_close: list[Listener] = []
+        self.stopping = False
+        self._ticker: asyncio.Task[None] | None = None
+        metrics.gauge("kehai_open_streams", lambda: sum(len(c) for c in self.by_user.values()))
+
+    async def start(self) -> None:
+        await self.broker.start(self._deliver, self._on_control)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def _tick(self) -> None:
+        """One timer for all streams: heartbeats and the lifetime cap, no task per stream."""
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s)
+            now = time.monotonic()
+            for conns in list(self.by_user.values()):
+                for conn in list(conns.values()):
+                    if now >= conn.deadline:
+                        conn.close("lifetime")
+                    else:
+                        conn.ping = True
+                        conn.wake.set()
+
+    # -- connections ---------------------------------------------------------------------
+
+    def open(self, user_id: int, session_id: str, lang: str) -> Connection:
+        mine = self.by_user.setdefault(user_id, {})
+        if len(mine) >= self.config.max_streams_per_user:
+            raise TooManyStreams
+        conn = Connection(user_id, session_id, lang, self.config.queue_size)
+        conn.deadline = time.monotonic() + self.config.stream_lifetime_s
+        mine[conn.id] = conn
+        self.by_session.setdefault(session_id, {})[conn.id] = conn
+        for listener in self.on_open:
+            listener(conn, len(mine))
+        return conn
+
+    def close(self, conn: Connection) -> None:
+        mine = self.by_user.get(conn.user_id, {})
+        if mine.pop(conn.id, None) is None:
+            return
+        if not mine:
+            self.by_user.pop(conn.user_id, None)
+        session = self.by_session.get(conn.session_id, {})
+        session.pop(conn.id, None)
+        if not session:
+            self.by_session.pop(conn.session_id, None)
+        for listener in self.on_close:
+            listener(conn, len(mine))
+
+    def streams_of(self, user_id: int) -> int:
+        return len(self.by_user.get(user_id, ()))
+
+    # -- events --------------------------------------------------------------------------
+
+    async def publish(self, kind: str, recipients: Iterable[int], html: dict[str, str],
+                      coalesce_key: str | None = None) -> Event | None:
+        """Hand one rendered event to the broker; it comes back through `_deliver`."""
+        targets = frozenset(recipients)
+        if not targets:
+            return None
+        event = Event(kind=kind, recipients=targets, html=html, coalesce_key=coalesce_key)
+        await self.broker.publish(event)
+        self.metrics.inc("kehai_events_published_total", kind=kind)
+        return event
+
+    def _deliver(self, event: Event) -> None:
+        recipients = event.recipients
+        local = self.by_user
+        # Walk whichever side is smaller: a huge room on a process with few streams is cheap.
+        users = recipients if len(recipients) <= len(local) else [u for u in local if u in recipients]
+        delivered = 0
+        for user_id in users:
+            for conn in local.get(user_id, {}).values():
+                outcome = conn.push(event)
+                if outcome is None:
+                    delivered += 1
+                else:
+                    self.metrics.inc(f"kehai_events_{outcome}_total", kind=event.kind)
+        if delivered:
+            self.metrics.inc("kehai_events_delivered_total", delivered, kind=event.kind)
+
+    async def head(self) -> EventId:
+        """The id of the newest event: where a freshly rendered page starts listening."""
+        return await self.broker.head()
+
+    async def replay(self, user_id: int, last_event_id: str | None) -> list[Event] | None:
+        """Missed events after the client's id; None means the client must resync."""
+        parsed = EventId.parse(last_event_id)
+        events = None if parsed is None else await self.broker.replay(user_id, parsed)
+        self.metrics.inc("kehai_replay_total", result="miss" if events is None else "hit")
+        return events
+
+    # -- control -------------------------------------------------------------------------
+
+    async def end_sessions(self, session_ids: Iterable[str]) -> None:
+        """Close the streams of revoked sessions on every process, for good."""
+        ids = list(session_ids)
+        if ids:
+            await self.broker.send_control({"op": "close-sessions", "ids": ids})
+
+    def _on_control(self, message: dict[str, object]) -> None:
+        if message.get("op") == "close-sessions":
+            for sid in message.get("ids", ()):  # type: ignore[union-attr]
+                for conn in list(self.by_session.get(str(sid), {}).values()):
+                    conn.close("close")
+        elif message.get("op") == "resync-all":
+            for conns in self.by_user.values():
+                for conn in conns.values():
+                    conn.close("resync")
+
+    def shutdown(self) -> None:
+        """End every stream promptly (server stopping); clients resume on the next one."""
+        self.stopping = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for conns in list(self.by_user.values()):
+            for conn in list(conns.values()):
+                conn.close("shutdown")

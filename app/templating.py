@@ -1,0 +1,31 @@
+"""Jinja filters shared by pages and streamed fragments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from quart import Quart
+
+from app.i18n import current
+
+
+def iso(value: datetime | None) -> str:
+    """ISO 8601 in UTC with a Z, for <time datetime>."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def time_label(value: datetime | None) -> str:
+    """A short readable UTC label; the page's script rewrites it in the reader's time zone."""
+    if value is None:
+        return ""
+    if current() == "ja":
+        return f"{value.month}月{value.day}日 {value:%H:%M}"
+    return f"{value:%b} {value.day}, {value:%H:%M}"
+
+
+def install_filters(app: Quart) -> None:
+    app.jinja_env.filters["iso"] = iso
+    app.jinja_env.filters["time_label"] = time_label
+    app.jinja_env.globals["current_lang"] = current

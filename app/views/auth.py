@@ -1,0 +1,105 @@
+"""Register, log in, log out."""
+
+from __future__ import annotations
+
+from peewee import IntegrityError
+from quart import Blueprint, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response as WResponse
+
+from app.auth import hash_password, password_problem, sign_in, verify_password
+from app.db import run_db
+from app.i18n import gettext as _
+from app.models import Session, User
+from app.models.user import USERNAME_RE
+from app.ratelimit import retry_after_header
+from app.services import services
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("conversations.index")
+
+
+async def _limit(key: str, limit: tuple[int, float]) -> None:
+    wait = await services().limiter.hit(key, *limit)
+    if wait is not None:
+        raise TooManyRequests(
+            _("Too many attempts. Please wait a little and try again."),
+            retry_after=int(retry_after_header(wait)),
+        )
+
+
+@bp.get("/register")
+async def register_form() -> str:
+    return await render_template("auth/register.html", errors={}, values={})
+
+
+@bp.post("/register")
+async def register() -> WResponse | tuple[str, int]:
+    form = await request.form
+    username = form.get("username", "").strip().lower()
+    display_name = " ".join(form.get("display_name", "").split())
+    password = form.get("password", "")
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = _("Use 2–32 lower-case letters, digits or underscores.")
+    if not display_name:
+        errors["display_name"] = _("Tell people what to call you.")
+    elif len(display_name) > 64:
+        errors["display_name"] = _("Keep your name under 64 characters.")
+    problem = password_problem(password)
+    if problem:
+        errors["password"] = problem
+    values = {"username": username, "display_name": display_name}
+    if errors:
+        return await render_template("auth/register.html", errors=errors, values=values), 422
+    await _limit(f"register:{request.remote_addr}", services().config.register_limit)
+    password_hash = await hash_password(password)
+    try:
+        user = await run_db(
+            User.create, username=username, display_name=display_name, password_hash=password_hash
+        )
+    except IntegrityError:
+        errors["username"] = _("That username is taken.")
+        return await render_template("auth/register.html", errors=errors, values=values), 422
+    await sign_in(user)
+    return redirect(url_for("conversations.index"), 303)
+
+
+@bp.get("/login")
+async def login_form() -> str:
+    return await render_template("auth/login.html", error=None, values={}, next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+async def login() -> WResponse | tuple[str, int]:
+    form = await request.form
+    username = form.get("username", "").strip().lower()
+    password = form.get("password", "")
+    limit = services().config.login_limit
+    await _limit(f"login:name:{username}", limit)
+    await _limit(f"login:addr:{request.remote_addr}", limit)
+    user = await run_db(User.by_username, username) if username else None
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
+        error = _("That username and password do not match.")
+        values = {"username": username}
+        page = await render_template("auth/login.html", error=error, values=values,
+                                     next=form.get("next", ""))
+        return page, 401
+    await sign_in(user)
+    return redirect(_safe_next(form.get("next")), 303)
+
+
+@bp.post("/logout")
+async def logout() -> WResponse:
+    sid = session.pop("sid", None)
+    if sid:
+        await run_db(Session.revoke, sid)
+        await services().hub.end_sessions([sid])
+    g.user = None
+    session.pop("csrf", None)
+    return redirect(url_for("auth.login"), 303)

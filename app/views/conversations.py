@@ -1,0 +1,150 @@
+"""The conversation list, starting chats, and a conversation's page and history."""
+
+from __future__ import annotations
+
+from peewee import IntegrityError
+from quart import Blueprint, abort, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WResponse
+
+from app.auth import login_required
+from app.db import database, run_db
+from app.i18n import gettext as _
+from app.models import DIRECT, GROUP, Conversation, Membership, Message, User
+from app.models.inbox import conversation_view, inbox
+from app.presence import statuses_for
+
+bp = Blueprint("conversations", __name__)
+MAX_TITLE = 80
+
+
+async def _index_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    items = await run_db(inbox, g.user.id)
+    presence = await statuses_for([i.partner for i in items if i.partner])
+    page = await render_template("conversations/index.html", items=items, error=error,
+                                 presence=presence, active_id=None)
+    return page, status
+
+
+@bp.get("/")
+@login_required
+async def index() -> tuple[str, int]:
+    return await _index_page()
+
+
+@bp.get("/sidebar")
+@login_required
+async def sidebar() -> str:
+    items = await run_db(inbox, g.user.id)
+    presence = await statuses_for([i.partner for i in items if i.partner])
+    active = request.args.get("active", type=int)
+    return await render_template("conversations/_list.html", items=items, presence=presence,
+                                 active_id=active)
+
+
+def _start_direct(me: User, other: User) -> Conversation:
+    key = Conversation.direct_key_for(me.id, other.id)
+    existing = Conversation.get_or_none(Conversation.direct_key == key)
+    if existing:
+        return existing
+    try:
+        with database.atomic():
+            conversation = Conversation.create(kind=DIRECT, direct_key=key)
+            Membership.insert_many(
+                [{"conversation": conversation, "user": u} for u in (me, other)]
+            ).execute()
+    except IntegrityError:  # both people started it at the same moment
+        return Conversation.get(Conversation.direct_key == key)
+    return conversation
+
+
+def _start_group(me: User, title: str, members: list[User]) -> Conversation:
+    with database.atomic():
+        conversation = Conversation.create(kind=GROUP, title=title)
+        people = {u.id: u for u in [me, *members]}
+        Membership.insert_many(
+            [{"conversation": conversation, "user": uid} for uid in people]
+        ).execute()
+    return conversation
+
+
+@bp.post("/conversations")
+@login_required
+async def create() -> WResponse | tuple[str, int]:
+    form = await request.form
+    me: User = g.user
+    if form.get("with", "").strip():
+        name = form["with"].strip().lower()
+        if name == me.username:
+            return await _index_page(_("You cannot start a direct chat with yourself."), 422)
+        other = await run_db(User.by_username, name)
+        if other is None:
+            return await _index_page(_("Nobody is called “%(name)s”.", name=name), 422)
+        conversation = await run_db(_start_direct, me, other)
+    else:
+        title = " ".join(form.get("title", "").split())
+        names = {n.strip().lower() for n in form.get("members", "").split(",") if n.strip()}
+        names.discard(me.username)
+        if not title or len(title) > MAX_TITLE:
+            return await _index_page(_("Give the group a title of 1–80 characters."), 422)
+        if not names:
+            return await _index_page(_("Add at least one other member."), 422)
+        members = await run_db(User.by_usernames, sorted(names))
+        missing = sorted(names - {u.username for u in members})
+        if missing:
+            return await _index_page(_("Nobody is called “%(name)s”.", name=", ".join(missing)), 422)
+        conversation = await run_db(_start_group, me, title, members)
+    return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
+
+
+async def _membership_or_404(conversation_id: int) -> tuple[Conversation, Membership, list[User]]:
+    found = await run_db(conversation_view, conversation_id, g.user.id)
+    if found is None:
+        abort(404, _("There is nothing here, or you are not a member of it."))
+    return found
+
+
+def _title(conversation: Conversation, members: list[User], me: User) -> str:
+    if conversation.is_direct:
+        others = [m for m in members if m.id != me.id]
+        return others[0].display_name if others else me.display_name
+    return conversation.title or ""
+
+
+@bp.get("/c/<int:conversation_id>")
+@login_required
+async def show(conversation_id: int) -> str:
+    conversation, membership, members = await _membership_or_404(conversation_id)
+    messages = await run_db(Message.page, conversation_id, None, 51)
+    has_older = len(messages) > 50
+    messages = messages[-50:]
+    items = await run_db(inbox, g.user.id)
+    presence = await statuses_for([*members, *[i.partner for i in items if i.partner]])
+    reads = await _read_state(conversation, members)
+    return await render_template(
+        "conversations/show.html",
+        conversation=conversation, membership=membership, members=members,
+        title=_title(conversation, members, g.user), messages=messages, has_older=has_older,
+        items=items, presence=presence, active_id=conversation.id, reads=reads,
+    )
+
+
+@bp.get("/c/<int:conversation_id>/messages")
+@login_required
+async def history(conversation_id: int) -> str:
+    """Older messages for "load older" (`before`), or the latest page (after a resync)."""
+    conversation, _membership, members = await _membership_or_404(conversation_id)
+    before = request.args.get("before", type=int)
+    messages = await run_db(Message.page, conversation_id, before, 51)
+    has_older = len(messages) > 50
+    messages = messages[-50:]
+    reads = await _read_state(conversation, members)
+    return await render_template(
+        "messages/_history.html", conversation=conversation, messages=messages,
+        has_older=has_older, reads=reads,
+    )
+
+
+async def _read_state(conversation: Conversation, members: list[User]) -> object:
+    from app.receipts import read_state
+
+    return await read_state(conversation, members)

@@ -1,0 +1,36 @@
+"""Liveness for load balancers and Prometheus metrics."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from app.db import database, run_db
+from app.services import services
+
+bp = Blueprint("health", __name__)
+
+
+def _ping_db() -> bool:
+    database.execute_sql("SELECT 1")
+    return True
+
+
+@bp.get("/healthz")
+async def healthz() -> Response:
+    checks = {"database": False, "broker": False}
+    try:
+        checks["database"] = await run_db(_ping_db)
+    except Exception:
+        checks["database"] = False
+    try:
+        checks["broker"] = await services().hub.broker.healthy()
+    except Exception:
+        checks["broker"] = False
+    ok = all(checks.values())
+    body = "\n".join(f"{k}: {'ok' if v else 'down'}" for k, v in checks.items()) + "\n"
+    return Response(body, status=200 if ok else 503, mimetype="text/plain")
+
+
+@bp.get("/metrics")
+async def metrics() -> Response:
+    return Response(services().metrics.render(), mimetype="text/plain; version=0.0.4")
