@@ -65,6 +65,10 @@ def create_app(config: Config | None = None) -> Quart:
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         TESTING=config.testing,
     )
+    if config.testing:
+        from app.auth import use_fast_hashing
+
+        use_fast_hashing()
     database = db.init(config.database_url, config.db_threads)
     apply_pending(database)
 

@@ -22,6 +22,13 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("kehai-timing-equaliser")
 
 
+def use_fast_hashing() -> None:
+    """Cheap argon2 parameters for the test suite only (hashes stay verifiable)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("kehai-timing-equaliser")
+
+
 async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 

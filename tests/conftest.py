@@ -20,8 +20,9 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     tuning = {k: tuple(v) if isinstance(v, list) else v for k, v in FAST.items()}
-    return Config.from_env(instance_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/t.db",
-                           redis_url="", testing=True, secret_key="test-secret", **tuning)
+    tuning.update(instance_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/t.db",
+                  redis_url="", testing=True, secret_key="test-secret")
+    return Config.from_env(**tuning)
 
 
 @pytest.fixture

@@ -19,13 +19,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
 FAST = {
+    "testing": True,
     "heartbeat_s": 1.0,
     "presence_grace_s": 1.0,
     "lease_s": 3.0,
     "lease_renew_s": 1.0,
     "typing_expiry_s": 1.5,
     "register_limit": [1000, 60],
-    "login_limit": [1000, 60],
+    "login_limit": [50, 60],
 }
 
 
