@@ -2,8 +2,8 @@
 
 import re
 
-from app.models import Session, User
 from app.db import run_db
+from app.models import Session, User
 
 
 async def test_every_page_carries_the_csrf_meta_even_errors(client):

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.helpers import TIMEOUT_MS
 from tests.support import IN_CI, Person, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,7 +34,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-TIMEOUT_MS = 5_000
 
 # Runs in every page before its own scripts (injected by the browser, so CSP does not apply):
 # reports CSP violations to Python, and records the stream's life for tests to wait on.
@@ -209,21 +209,6 @@ def page_for(new_page: Callable[..., Any]) -> Callable[..., Any]:
         return page
 
     return sign_in
-
-
-def stream_connected(page: Any, at_least: int = 1, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Wait until the page's SSE stream has connected `at_least` times and said hello/resync."""
-    page.wait_for_function(
-        """(n) => window.__kehaiSse && __kehaiSse.connections >= n
-               && __kehaiSse.events.some((e) => e.kind === "hello" || e.kind === "resync")""",
-        arg=at_least, timeout=timeout_ms)
-
-
-def streamed_message(page: Any, message_id: str, timeout_ms: int = TIMEOUT_MS) -> None:
-    """Wait until the page has swapped the stream's copy of a message."""
-    page.wait_for_function(
-        "(id) => __kehaiSse.events.some((e) => e.kind === 'new-message' && e.messageId === id)",
-        arg=message_id, timeout=timeout_ms)
 
 
 @pytest.fixture(scope="session")

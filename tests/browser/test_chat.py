@@ -1,0 +1,192 @@
+"""Chatting in a real Chromium: sending, live delivery, catching up after a cut, Japanese UI."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import (
+    COMPOSER,
+    messages_by,
+    send_from,
+    stream_connected,
+    streamed_message,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_newcomer_registers_starts_a_direct_chat_and_sees_their_message_without_a_reload(
+        live: Any, new_page: Any, artifacts: Path) -> None:
+    mika = live.person("mika", display_name="Mika Tanaka")
+    page = new_page("sora")
+
+    page.goto("/register")
+    page.fill("#username", "sora")
+    page.fill("#display_name", "Sora Aoki")
+    page.fill("#password", "correct horse battery")
+    with page.expect_navigation():
+        page.click("form[action='/register'] button[type=submit]")
+    expect(page).to_have_url(live.url + "/")
+    expect(page.locator("body")).to_have_attribute("data-me", "sora")
+
+    page.click("details.new-chat summary")
+    page.fill("#with", "mika")
+    with page.expect_navigation():
+        page.click("form:has(#with) button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/c/\d+$"))
+    conversation_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("main.chat h1")).to_have_text("Mika Tanaka")
+    stream_connected(page)
+
+    page.evaluate("window.__kehaiMarker = 'same document'")
+    url_before = page.url
+    box = page.locator(COMPOSER)
+    send_from(page, "Hello from the browser")
+
+    mine = messages_by(page, "sora")
+    expect(mine).to_have_count(1)
+    expect(mine.locator(".message-body")).to_have_text("Hello from the browser")
+    expect(mine).to_have_attribute("id", re.compile(r"^message-\d+$"))
+    expect(mine).to_have_class(re.compile(r"\bmine\b"))
+    assert page.url == url_before
+    assert page.evaluate("window.__kehaiMarker") == "same document", "the page was reloaded"
+    expect(box).to_have_value("")
+    expect(box).to_be_focused()
+    expect(page.locator("#messages .empty-history")).to_be_hidden()
+
+    # Shift+Enter adds a line; only the Enter after it sends (both lines, as one message).
+    box.press_sequentially("first line")
+    box.press("Shift+Enter")
+    box.press_sequentially("second line")
+    expect(box).to_have_value("first line\nsecond line")
+    expect(mine).to_have_count(1)
+    box.press("Enter")
+    expect(mine.last.locator(".message-body")).to_have_text("first line\nsecond line")
+    expect(box).to_have_value("")
+    expect(box).to_be_focused()
+    assert mine.count() == 2, "Shift+Enter sent a message"
+    assert page.evaluate("window.__kehaiMarker") == "same document", "the page was reloaded"
+
+    # The other person answers (over HTTP); it arrives live, on the other side of the log.
+    assert mika.send(conversation_id, "こんにちは、ようこそ！ Welcome to Kehai.").status_code == 201
+    theirs = messages_by(page, "mika")
+    expect(theirs).to_have_count(1)
+    expect(theirs).not_to_have_class(re.compile(r"\bmine\b"))
+    expect(page.locator("#messages [data-message-id] .message-body")).to_have_text([
+        "Hello from the browser", "first line\nsecond line", "こんにちは、ようこそ！ Welcome to Kehai."])
+
+    page.screenshot(path=str(artifacts / "chat.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator(COMPOSER)).to_be_visible()
+    expect(theirs).to_be_in_viewport()
+    page.screenshot(path=str(artifacts / "chat-mobile.png"))
+
+
+def test_b_sees_as_message_live_within_a_second(live: Any, page_for: Any) -> None:
+    alice, bob = live.person("alice"), live.person("bob")
+    conversation_id = alice.start_direct("bob")
+    page_a, page_b = page_for(alice), page_for(bob)
+    for page in (page_a, page_b):
+        page.goto(f"/c/{conversation_id}")
+        stream_connected(page)
+
+    began = time.monotonic()
+    send_from(page_a, "Are you there?")
+    left_ms = max(1, 1000 - int((time.monotonic() - began) * 1000))
+    on_b = messages_by(page_b, "alice")
+    expect(on_b).to_have_count(1, timeout=left_ms)
+    seen_after = time.monotonic() - began
+    assert seen_after < 1.0, f"B saw the message after {seen_after:.2f} s"
+    expect(on_b.locator(".message-body")).to_have_text("Are you there?")
+
+    message_id = on_b.get_attribute("data-message-id")
+    assert message_id
+    # Both pages have now swapped the stream's copy: each still shows the message exactly once.
+    for page in (page_a, page_b):
+        streamed_message(page, message_id)
+        copies = page.locator(f"#messages [data-message-id='{message_id}']")
+        assert copies.count() == 1, f"{copies.count()} copies of the message"
+        expect(copies).to_have_attribute("id", f"message-{message_id}")
+        assert page.locator("#messages [data-message-id]").count() == 1
+    expect(messages_by(page_a, "alice")).to_have_class(re.compile(r"\bmine\b"))
+    expect(on_b).not_to_have_class(re.compile(r"\bmine\b"))
+
+    # And the other way round, B's answer reaches A once.
+    send_from(page_b, "Yes!")
+    expect(messages_by(page_a, "bob")).to_have_count(1, timeout=1000)
+    answer_id = messages_by(page_a, "bob").get_attribute("data-message-id")
+    assert answer_id
+    streamed_message(page_b, answer_id)
+    for page in (page_a, page_b):
+        expect(page.locator("#messages [data-message-id] .message-body")).to_have_text(
+            ["Are you there?", "Yes!"])
+
+
+def _open_and_seed(live: Any, page_for: Any) -> tuple[Any, Any, int]:
+    alice, bob = live.person("alice"), live.person("bob")
+    conversation_id = alice.start_direct("bob")
+    page_b = page_for(bob)
+    page_b.goto(f"/c/{conversation_id}")
+    stream_connected(page_b)
+    assert alice.send(conversation_id, "before the cut").status_code == 201
+    expect(page_b.locator("#messages [data-message-id]")).to_have_count(1)
+    page_b.evaluate("window.__kehaiMarker = 'same document'")
+    return alice, page_b, conversation_id
+
+
+def _assert_caught_up(page_b: Any) -> None:
+    bodies = page_b.locator("#messages [data-message-id] .message-body")
+    expect(bodies).to_have_text(["before the cut", "sent while away 1", "sent while away 2"],
+                                timeout=15_000)
+    ids = [int(i) for i in page_b.locator("#messages [data-message-id]").evaluate_all(
+        "(els) => els.map((e) => e.dataset.messageId)")]
+    assert ids == sorted(set(ids)), f"duplicated or out of order: {ids}"
+    assert page_b.evaluate("window.__kehaiMarker") == "same document", "the page was reloaded"
+
+
+def test_messages_sent_while_b_is_offline_arrive_once_each_in_order(
+        live: Any, page_for: Any, problems: Any) -> None:
+    alice, page_b, conversation_id = _open_and_seed(live, page_for)
+    # The stream's reconnect attempts fail while the server is away: expected, logged by Chromium.
+    problems.allow(r"/sse\b.*|Failed to load resource: net::ERR_CONNECTION_REFUSED")
+
+    live.stop()
+    live.start_again()
+    alice.refresh_csrf("/")  # the session outlived the restart
+    for n in (1, 2):
+        assert alice.send(conversation_id, f"sent while away {n}").status_code == 201
+
+    _assert_caught_up(page_b)
+    print("SSE", page_b.evaluate("JSON.stringify(__kehaiSse)"))
+    stream_connected(page_b, at_least=2)  # the page reconnected by itself
+    # After a restart the old Last-Event-ID cannot be placed: the server said `resync`.
+    kinds = page_b.evaluate("__kehaiSse.events.map((e) => e.kind)")
+    assert "resync" in kinds[1:], kinds
+
+    # Live delivery works again on the new stream.
+    assert alice.send(conversation_id, "after the comeback").status_code == 201
+    expect(messages_by(page_b, "alice").last.locator(".message-body")).to_have_text(
+        "after the comeback")
+    assert messages_by(page_b, "alice").count() == 4
+
+
+def test_messages_sent_while_b_is_offline_by_network_arrive_once_each_in_order(
+        live: Any, page_for: Any, problems: Any) -> None:
+    """The same with the server up and only B's network gone (replay by Last-Event-ID)."""
+    alice, page_b, conversation_id = _open_and_seed(live, page_for)
+    problems.allow(r"Failed to load resource: net::ERR_INTERNET_DISCONNECTED")
+    context = page_b.context
+
+    context.set_offline(True)
+    page_b.wait_for_function("__kehaiSse.errors + __kehaiSse.closes > 0 || !navigator.onLine")
+    for n in (1, 2):
+        assert alice.send(conversation_id, f"sent while away {n}").status_code == 201
+    context.set_offline(False)
+
+    _assert_caught_up(page_b)
+    print("SSE", page_b.evaluate("JSON.stringify(__kehaiSse)"))
