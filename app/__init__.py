@@ -133,11 +133,12 @@ def _register_hooks(app: Quart) -> None:
             "csrf_token": g.get("csrf_token", ""),
             "me": g.get("user"),
             "stream_since": g.get("stream_since", ""),
+            "away_after": services().config.away_s,
         }
 
 
 def _register_blueprints(app: Quart) -> None:
-    from app.views import auth, conversations, health, messages, stream
+    from app.views import auth, conversations, dashboard, health, messages, presence, stream
 
-    for module in (auth, conversations, messages, stream, health):
+    for module in (auth, conversations, messages, stream, health, presence, dashboard):
         app.register_blueprint(module.bp)

@@ -16,3 +16,6 @@ async def message_created(message: Message, conversation: Conversation) -> None:
         "messages/_new_message_event.html", m=message, conversation=conversation, reads=None
     )
     await services().hub.publish(kinds.NEW_MESSAGE, members, html)
+    recent = services().extras.get("recent_messages")
+    if recent is not None:
+        recent.add()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from babel.dates import format_timedelta
+from markupsafe import Markup, escape
 from quart import Quart
 
 from app.i18n import current
@@ -25,7 +27,15 @@ def time_label(value: datetime | None) -> str:
     return f"{value:%b} {value.day}, {value:%H:%M}"
 
 
+def relative_time(value: datetime) -> Markup:
+    """"5 minutes ago" / "5分前" in a <time> the page's script keeps current."""
+    delta = value.replace(tzinfo=UTC) - datetime.now(UTC)
+    label = format_timedelta(delta, add_direction=True, locale=current(), threshold=1.0)
+    return Markup('<time datetime="{}" data-relative>{}</time>').format(iso(value), escape(label))
+
+
 def install_filters(app: Quart) -> None:
+    app.jinja_env.globals["relative_time"] = relative_time
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["time_label"] = time_label
     app.jinja_env.globals["current_lang"] = current

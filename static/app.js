@@ -6,11 +6,48 @@
   const newClientId = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
   const openConversation = () => document.querySelector("#messages")?.dataset.messagesOf || null;
 
-  // Every htmx request carries the page's CSRF token.
-  document.addEventListener("htmx:config:request", (e) => { e.detail.ctx.request.headers["X-CSRF-Token"] = token(); });
+  // One id per browser tab (kept across reloads), so presence knows which tab is in use.
+  const tab = sessionStorage.getItem("kehai-tab") || newClientId();
+  sessionStorage.setItem("kehai-tab", tab);
+  const stream = document.getElementById("stream");
+  if (stream) stream.setAttribute("hx-sse:connect", stream.getAttribute("hx-sse:connect") + "&tab=" + encodeURIComponent(tab));
+
+  // Every htmx request carries the page's CSRF token and its tab.
+  document.addEventListener("htmx:config:request", (e) => {
+    e.detail.ctx.request.headers["X-CSRF-Token"] = token();
+    e.detail.ctx.request.headers["X-Kehai-Tab"] = tab;
+  });
+
+  // Presence: away when the tab is hidden or unused for a while, online again on use.
+  const awayAfter = 1000 * Number(document.querySelector('meta[name="kehai-away-after"]')?.content || 300);
+  let state = "active", idleTimer = 0;
+  const report = (next) => {
+    if (next === state || !me()) return;
+    state = next;
+    const body = new FormData(); body.set("state", next); body.set("tab", tab);
+    fetch("/presence", { method: "POST", body, keepalive: true, credentials: "same-origin", headers: { "X-CSRF-Token": token() } }).catch(() => {});
+  };
+  const used = () => {
+    clearTimeout(idleTimer);
+    if (document.visibilityState === "visible") { report("active"); idleTimer = setTimeout(() => report("away"), awayAfter); }
+  };
+  ["keydown", "pointerdown", "pointermove", "wheel", "focus"].forEach((t) => window.addEventListener(t, used, { passive: true }));
+  document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" ? used() : report("away")));
+  idleTimer = setTimeout(() => report("away"), awayAfter);
+
+  // "Last seen 5 minutes ago" stays current without a request.
+  const relative = () => document.querySelectorAll("time[data-relative]").forEach((t) => {
+    const secs = (new Date(t.getAttribute("datetime")) - Date.now()) / 1000;
+    if (isNaN(secs)) return;
+    const rtf = new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" });
+    const [n, unit] = Math.abs(secs) < 60 ? [secs, "second"] : Math.abs(secs) < 3600 ? [secs / 60, "minute"]
+      : Math.abs(secs) < 86400 ? [secs / 3600, "hour"] : [secs / 86400, "day"];
+    t.textContent = rtf.format(Math.round(n), unit);
+  });
+  setInterval(relative, 30000);
 
   // Times: show the reader's own clock; keep the ISO value in datetime.
-  const localTime = (root) => root.querySelectorAll("time[datetime]").forEach((t) => {
+  const localTime = (root) => root.querySelectorAll("time[datetime]:not([data-relative])").forEach((t) => {
     const d = new Date(t.getAttribute("datetime"));
     if (isNaN(d)) return;
     const opts = t.dataset.format === "time" ? { hour: "2-digit", minute: "2-digit" }
@@ -23,7 +60,7 @@
   const toBottom = () => { const box = document.querySelector("#messages"); if (box) box.scrollTop = box.scrollHeight; };
 
   document.addEventListener("htmx:before:swap", () => { const box = document.querySelector("#messages"); window.__kehaiStick = box ? nearBottom(box) : false; });
-  document.addEventListener("htmx:after:swap", () => { localTime(document); markMine(document); if (window.__kehaiStick) toBottom(); });
+  document.addEventListener("htmx:after:swap", () => { localTime(document); markMine(document); relative(); if (window.__kehaiStick) toBottom(); });
 
   // The stream: a resync re-fetches the page's regions; a new message reorders the sidebar.
   document.addEventListener("htmx:sse:after:message", (e) => {

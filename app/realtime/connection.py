@@ -11,12 +11,14 @@ from app.realtime.events import Event
 class Connection:
     """A tab's stream. Never blocks the publisher: overflow closes it for a clean resume."""
 
-    __slots__ = ("closing", "deadline", "dropped", "id", "lang", "last_seq", "maxsize",
-                 "overflowed", "ping", "queue", "session_id", "user_id", "wake")
+    __slots__ = ("active", "closing", "deadline", "dropped", "id", "lang", "last_seq",
+                 "maxsize", "overflowed", "ping", "queue", "session_id", "tab", "user_id",
+                 "wake")
 
     _next = 0
 
-    def __init__(self, user_id: int, session_id: str, lang: str, maxsize: int) -> None:
+    def __init__(self, user_id: int, session_id: str, lang: str, maxsize: int,
+                 tab: str = "") -> None:
         Connection._next += 1
         self.id = Connection._next
         self.user_id = user_id
@@ -31,6 +33,8 @@ class Connection:
         self.dropped = 0
         self.ping = False  # set by the hub's heartbeat ticker: write a comment line
         self.deadline = 0.0  # monotonic time after which the stream ends itself
+        self.tab = tab  # the browser tab's own id (sessionStorage), for away/active reports
+        self.active = True  # visible and used recently, as the tab last reported
 
     def push(self, event: Event) -> str | None:
         """Queue an event; returns "dropped", "coalesced" or "overflow" when it was not queued."""

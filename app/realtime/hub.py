@@ -53,11 +53,11 @@ class Hub:
 
     # -- connections ---------------------------------------------------------------------
 
-    def open(self, user_id: int, session_id: str, lang: str) -> Connection:
+    def open(self, user_id: int, session_id: str, lang: str, tab: str = "") -> Connection:
         mine = self.by_user.setdefault(user_id, {})
         if len(mine) >= self.config.max_streams_per_user:
             raise TooManyStreams
-        conn = Connection(user_id, session_id, lang, self.config.queue_size)
+        conn = Connection(user_id, session_id, lang, self.config.queue_size, tab)
         conn.deadline = time.monotonic() + self.config.stream_lifetime_s
         mine[conn.id] = conn
         self.by_session.setdefault(session_id, {})[conn.id] = conn
@@ -80,6 +80,9 @@ class Hub:
 
     def streams_of(self, user_id: int) -> int:
         return len(self.by_user.get(user_id, ()))
+
+    def connections_of(self, user_id: int) -> list[Connection]:
+        return list(self.by_user.get(user_id, {}).values())
 
     # -- events --------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from app.i18n import gettext as _
 from app.models import DIRECT, GROUP, Conversation, Membership, Message, User
 from app.models.inbox import conversation_view, inbox
 from app.presence import statuses_for
+from app.presence.rows import last_seen_of
 
 bp = Blueprint("conversations", __name__)
 MAX_TITLE = 80
@@ -120,8 +121,9 @@ async def show(conversation_id: int) -> str:
     items = await run_db(inbox, g.user.id)
     presence = await statuses_for([*members, *[i.partner for i in items if i.partner]])
     reads = await _read_state(conversation, members)
+    seen = await run_db(last_seen_of, [m.id for m in members]) if conversation.is_direct else {}
     return await render_template(
-        "conversations/show.html",
+        "conversations/show.html", last_seen_by_id=seen,
         conversation=conversation, membership=membership, members=members,
         title=_title(conversation, members, g.user), messages=messages, has_older=has_older,
         items=items, presence=presence, active_id=conversation.id, reads=reads,

@@ -41,8 +41,9 @@ async def sse() -> Response:
     if hub.streams_of(user.id) >= services().config.max_streams_per_user:
         raise TooManyRequests(_("Too many open tabs. Close one and try again."), retry_after=10)
     resume = _resume_point()
+    tab = request.args.get("tab", "")[:64]
     response = Response(
-        _events(hub, user.id, session.get("sid", ""), current(), resume),
+        _events(hub, user.id, session.get("sid", ""), current(), resume, tab),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
     )
@@ -52,9 +53,9 @@ async def sse() -> Response:
 
 
 async def _events(hub: Hub, user_id: int, session_id: str, lang: str,
-                  resume: str | None) -> AsyncIterator[bytes]:
+                  resume: str | None, tab: str) -> AsyncIterator[bytes]:
     try:
-        conn = hub.open(user_id, session_id, lang)
+        conn = hub.open(user_id, session_id, lang, tab)
     except TooManyStreams:
         return
     metrics = hub.metrics

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.helpers import TIMEOUT_MS
+from tests.browser.helpers import TIMEOUT_MS, TcpProxy
 from tests.support import IN_CI, Person, Server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,7 +44,8 @@ WATCH_SCRIPT = """
       `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} `
       + `at ${e.sourceFile || document.URL}:${e.lineNumber}`);
   });
-  const sse = window.__kehaiSse = { connections: 0, errors: 0, closes: 0, events: [] };
+  const sse = window.__kehaiSse = { attempts: 0, connections: 0, errors: 0, closes: 0, events: [] };
+  document.addEventListener("htmx:sse:before:connection", () => { sse.attempts += 1; });
   document.addEventListener("htmx:sse:after:connection", () => { sse.connections += 1; });
   document.addEventListener("htmx:sse:error", () => { sse.errors += 1; });
   document.addEventListener("htmx:sse:close", () => { sse.closes += 1; });
@@ -172,6 +173,14 @@ def live(tmp_path: Path) -> Iterator[Live]:
     srv = Live(tmp_path / "srv")
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def proxy(live: Live) -> Iterator[TcpProxy]:
+    """A relay to the server whose connections the test can cut (one browser's network)."""
+    relay = TcpProxy(live.server.port)
+    yield relay
+    relay.close()
 
 
 @pytest.fixture

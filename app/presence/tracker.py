@@ -1,0 +1,83 @@
+"""Who is online, away or offline, derived from open streams and what the tabs report.
+
+Online while any stream is open and any tab is in use; away when every tab is hidden or idle;
+offline only after a grace period once the last stream closes, so a reload or a navigation
+(close, then open within the grace) shows no flap to anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from app.config import Config
+from app.realtime.connection import Connection
+from app.realtime.hub import Hub
+
+ONLINE, AWAY, OFFLINE = "online", "away", "offline"
+OnChange = Callable[[int, str, bool], None]  # (user_id, status, status_changed)
+
+
+class PresenceTracker:
+    def __init__(self, hub: Hub, config: Config, on_change: OnChange,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.hub = hub
+        self.config = config
+        self.on_change = on_change
+        self.clock = clock
+        self.shown: dict[int, str] = {}  # last announced status; absent means offline
+        self.last_seen: dict[int, float] = {}
+        self._grace: dict[int, asyncio.TimerHandle] = {}
+
+    def on_open(self, conn: Connection, streams: int) -> None:
+        timer = self._grace.pop(conn.user_id, None)
+        if timer is not None:
+            timer.cancel()  # back within the grace: nobody saw them leave
+        self.last_seen[conn.user_id] = self.clock()
+        self.refresh(conn.user_id)
+
+    def on_close(self, conn: Connection, streams: int) -> None:
+        self.last_seen[conn.user_id] = self.clock()
+        if streams:
+            self.refresh(conn.user_id)
+            return
+        if self.hub.stopping:
+            return  # a restart: the next process decides, and leases cover a crash
+        self._grace[conn.user_id] = asyncio.get_running_loop().call_later(
+            self.config.presence_grace_s, self._grace_over, conn.user_id
+        )
+        self.on_change(conn.user_id, self.status_of(conn.user_id), False)
+
+    def _grace_over(self, user_id: int) -> None:
+        self._grace.pop(user_id, None)
+        self.refresh(user_id)
+
+    def report(self, user_id: int, tab: str, active: bool) -> None:
+        """A tab says it is in use (visible, input) or not (hidden, idle)."""
+        self.last_seen[user_id] = self.clock()
+        for conn in self.hub.connections_of(user_id):
+            if not tab or conn.tab == tab:
+                conn.active = active
+        self.refresh(user_id)
+
+    def compute(self, user_id: int) -> str:
+        conns = self.hub.connections_of(user_id)
+        if not conns:
+            return self.shown.get(user_id, OFFLINE) if user_id in self._grace else OFFLINE
+        return ONLINE if any(c.active for c in conns) else AWAY
+
+    def refresh(self, user_id: int) -> None:
+        status = self.compute(user_id)
+        changed = status != self.shown.get(user_id, OFFLINE)
+        if status == OFFLINE:
+            self.shown.pop(user_id, None)
+        else:
+            self.shown[user_id] = status
+        self.on_change(user_id, status, changed)
+
+    def status_of(self, user_id: int) -> str:
+        return self.shown.get(user_id, OFFLINE)
+
+    def online_count(self) -> int:
+        return len(self.shown)

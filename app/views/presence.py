@@ -1,0 +1,53 @@
+"""Tabs report whether they are in use; settings decide what others may see."""
+
+from __future__ import annotations
+
+from quart import Blueprint, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WResponse
+
+from app.auth import login_required
+from app.db import run_db
+from app.models import User
+from app.services import services
+
+bp = Blueprint("presence", __name__)
+
+
+@bp.post("/presence")
+@login_required
+async def report() -> tuple[str, int]:
+    """`state=active|away` from a tab (visible and used, or hidden / idle for 5 minutes)."""
+    form = await request.form
+    state = form.get("state", "")
+    if state not in ("active", "away"):
+        return "state must be active or away", 422
+    tab = (form.get("tab") or request.headers.get("X-Kehai-Tab", ""))[:64]
+    services().extras["presence"].report(g.user.id, tab, state == "active")
+    return "", 204
+
+
+@bp.get("/settings")
+@login_required
+async def settings() -> str:
+    return await render_template("settings/index.html", saved=request.args.get("saved"))
+
+
+def _save(user_id: int, show_presence: bool, send_read_receipts: bool) -> None:
+    User.update(show_presence=show_presence, send_read_receipts=send_read_receipts).where(
+        User.id == user_id).execute()
+
+
+@bp.post("/settings")
+@login_required
+async def save_settings() -> WResponse:
+    form = await request.form
+    show = form.get("show_presence") == "on"
+    receipts = form.get("send_read_receipts") == "on"
+    was_shown = g.user.show_presence
+    await run_db(_save, g.user.id, show, receipts)
+    if was_shown != show:
+        # Others see the change at once: as offline when hidden, as they are when shown again.
+        announcer = services().extras["announcer"]
+        tracker = services().extras["presence"]
+        announcer.spawn(announcer.announce(g.user.id, tracker.status_of(g.user.id)))
+    return redirect(url_for("presence.settings", saved=1), 303)

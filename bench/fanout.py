@@ -1,0 +1,1098 @@
+#!/usr/bin/env python
+"""Fan-out benchmark: N open SSE streams, one conversation of N members, messages through the
+real POST route; prints p50/p99 delivery latency, deliveries/s and server memory per stream.
+
+    python bench/fanout.py [--streams 1000] [--messages 50] [--rate 0] [--workers 1]
+                           [--json out.json]
+
+How it works (see bench/README.md):
+
+1. A fresh instance directory is seeded directly through the app's own models (N users sharing
+   one precomputed argon2 hash, one group conversation with all N members, one Session row per
+   user), and a signed `kehai_session` cookie is minted per user the way Quart does.
+2. `python run.py` is started on a free port (stdout/stderr go to `<instance>/server.log`).
+3. One or more client processes (raw asyncio streams, hand-written HTTP/1.1 + SSE parsing) open
+   one stream per user and report when each stream received its first frame.
+4. After the presence announcements caused by N people coming online have died down, messages
+   are POSTed to /c/<id>/messages by one member; every stream records when each `new-message`
+   frame arrived. Latency = receive time - send time (same machine, CLOCK_MONOTONIC).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout whose app is benchmarked
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NEW_MESSAGE = re.compile(rb'data: <div data-event="new-message"[^>]*?data-message-id="(\d+)"')
+SENT_ID = re.compile(r'data-message-id="(\d+)"')
+SINCE = re.compile(r'hx-sse:connect="/sse\?since=([^"&]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+PASSWORD = "bench-password-not-used"
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+
+def raise_fd_limit(wanted: int) -> int:
+    """Raise RLIMIT_NOFILE (soft, and hard when allowed) to at least `wanted`; returns soft."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        with contextlib.suppress(ValueError, OSError):  # only root may raise the hard limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+        wanted = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return wanted
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its descendants (the server may fork workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of the server process tree, in bytes."""
+    return sum(_status_kb(p, "VmRSS") for p in process_tree(pid)) * 1024
+
+
+def hwm_bytes(pid: int) -> int:
+    return sum(_status_kb(p, "VmHWM") for p in process_tree(pid)) * 1024
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except OSError:
+            pass
+    return total / CLK_TCK
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = (len(sorted_values) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def mib(n: float) -> str:
+    return f"{n / 1048576:,.1f} MiB"
+
+
+# ---------------------------------------------------------------------------------------------
+# seeding: N users, one group conversation, one session each, signed cookies
+
+
+def seed(instance: Path, n: int, secret_key: str) -> dict[str, Any]:
+    """Bulk-insert the bench's users straight into a fresh database; mint their cookies."""
+    from argon2 import PasswordHasher
+    from quart import Quart
+    from quart.sessions import SecureCookieSessionInterface
+
+    from app import db
+    from app.migrate import apply_pending
+    from app.models import GROUP, Conversation, Membership, Session, User
+    from app.models.base import utcnow
+
+    database = db.init(f"sqlite:///{instance / 'kehai.sqlite3'}", threads=1)
+    apply_pending(database)
+    shared_hash = PasswordHasher().hash(PASSWORD)  # one hash for everyone: argon2 is slow
+    now = utcnow()
+    batch = 500
+    sessions: list[tuple[str, str]] = []  # (sid, csrf) by user index
+    with database.connection_context(), database.atomic():
+        users = [
+            {"username": f"bench{i:05d}", "display_name": f"Bench {i:05d}",
+             "password_hash": shared_hash, "role": "member", "created": now}
+            for i in range(n)
+        ]
+        for start in range(0, n, batch):
+            User.insert_many(users[start:start + batch]).execute()
+        ids = [u.id for u in User.select(User.id).where(User.username.startswith("bench"))
+               .order_by(User.username)]
+        conversation = Conversation.create(kind=GROUP, title=f"Fan-out {n}", created=now,
+                                           last_activity=now)
+        members = [{"user": uid, "conversation": conversation.id, "joined": now} for uid in ids]
+        for start in range(0, n, batch):
+            Membership.insert_many(members[start:start + batch]).execute()
+        rows = []
+        for uid in ids:
+            sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            sessions.append((sid, csrf))
+            rows.append({"id": sid, "user": uid, "created": now})
+        for start in range(0, n, batch):
+            Session.insert_many(rows[start:start + batch]).execute()
+    db.shutdown()
+
+    # The cookie Quart itself would set: itsdangerous URLSafeTimedSerializer, same salt,
+    # key derivation, digest and tagged-JSON serializer, signed with the instance's key.
+    quart_app = Quart("kehai-bench")
+    quart_app.config["SECRET_KEY"] = secret_key
+    signer = SecureCookieSessionInterface().get_signing_serializer(quart_app)
+    assert signer is not None
+    cookies = [signer.dumps({"sid": sid, "csrf": csrf, "_permanent": True})
+               for sid, csrf in sessions]
+    return {"conversation_id": conversation.id, "user_ids": ids, "cookies": cookies,
+            "csrf": [c for _, c in sessions]}
+
+
+# ---------------------------------------------------------------------------------------------
+# the client: one process holds thousands of streams with raw asyncio streams
+
+
+class HttpStatus(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class Stream:
+    __slots__ = ("cookie", "first_at", "idx", "last_id", "last_msg", "need", "raw", "skip", "sse",
+                 "started_at")
+
+    def __init__(self, idx: int, cookie: str) -> None:
+        self.idx = idx
+        self.cookie = cookie
+        self.last_id: str | None = None
+        self.last_msg = 0
+        self.first_at: float | None = None
+        self.started_at = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        self.raw = b""  # an incomplete chunk-size line
+        self.need = 0  # payload bytes left in the current chunk
+        self.skip = 0  # CRLF bytes left after a chunk
+        self.sse = b""  # an incomplete SSE event
+
+    def dechunk(self, data: bytes) -> tuple[bytes, bool]:
+        """HTTP/1.1 chunked transfer decoding; returns (payload, ended)."""
+        buf = self.raw + data if self.raw else data
+        self.raw = b""
+        out: list[bytes] = []
+        pos, n = 0, len(buf)
+        while pos < n:
+            if self.skip:
+                k = min(self.skip, n - pos)
+                pos += k
+                self.skip -= k
+                continue
+            if self.need == 0:
+                end = buf.find(b"\r\n", pos)
+                if end < 0:
+                    self.raw = buf[pos:]
+                    break
+                size = int(buf[pos:end].split(b";", 1)[0], 16)
+                pos = end + 2
+                if size == 0:
+                    return b"".join(out), True
+                self.need = size
+                continue
+            k = min(self.need, n - pos)
+            out.append(buf[pos:pos + k])
+            pos += k
+            self.need -= k
+            if self.need == 0:
+                self.skip = 2
+        return b"".join(out), False
+
+
+class Client:
+    """Holds a slice of the streams; reports stats to the parent over a pipe."""
+
+    def __init__(self, pipe: Any, host: str, port: int, cookies: list[tuple[int, str]],
+                 connect_concurrency: int) -> None:
+        self.pipe = pipe
+        self.host = host
+        self.port = port
+        self.streams = [Stream(i, c) for i, c in cookies]
+        self.sem = asyncio.Semaphore(connect_concurrency)
+        self.stopping = False
+        self.tasks: list[asyncio.Task[None]] = []
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.recv: dict[int, list[float]] = {}
+        self.stats = Counter[str]()
+        self.errors = Counter[str]()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**self.stats, "errors": dict(self.errors), "pid": os.getpid()}
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reporter: asyncio.Task[None] | None = None
+        while True:
+            cmd = await asyncio.to_thread(self.pipe.recv)
+            if cmd == "connect":
+                self.tasks = [loop.create_task(self.hold(s)) for s in self.streams]
+                reporter = loop.create_task(self.report())
+            elif cmd == "collect":
+                self.pipe.send(("result", {
+                    "recv": self.recv,
+                    "connect": [s.first_at - s.started_at for s in self.streams
+                                if s.first_at is not None],
+                    "first_at": [s.first_at for s in self.streams if s.first_at is not None],
+                    "stats": self.snapshot(),
+                }))
+            elif cmd == "stop":
+                self.stopping = True
+                if reporter is not None:
+                    reporter.cancel()
+                for w in list(self.writers):
+                    w.close()
+                for t in self.tasks:
+                    t.cancel()
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+                self.pipe.send(("stopped", self.snapshot()))
+                return
+
+    async def report(self) -> None:
+        while True:
+            self.pipe.send(("stats", self.snapshot()))
+            await asyncio.sleep(0.25)
+
+    def request(self, s: Stream) -> bytes:
+        lines = [
+            "GET /sse HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Cookie: kehai_session={s.cookie}",
+            "Accept: text/event-stream",
+            "Accept-Language: en",
+            "Cache-Control: no-cache",
+        ]
+        if s.last_id is not None:
+            lines.append(f"Last-Event-ID: {s.last_id}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    async def hold(self, s: Stream) -> None:
+        """Keep one stream open; on a server-side end, resume with Last-Event-ID."""
+        stats, errors = self.stats, self.errors
+        attempt = 0
+        while not self.stopping:
+            await self.sem.acquire()
+            held = True
+            writer: asyncio.StreamWriter | None = None
+            s.reset()
+            if s.first_at is None:
+                s.started_at = time.monotonic()
+            try:
+                reader, writer = await asyncio.open_connection(self.host, self.port,
+                                                               limit=1 << 20)
+                self.writers.add(writer)
+                writer.write(self.request(s))
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                if status != 200:
+                    raise HttpStatus(status)
+                chunked = b"chunked" in head.lower()
+                stats["open_now"] += 1
+                try:
+                    while True:
+                        data = await reader.read(262144)
+                        if not data:
+                            stats["ended_by_server"] += 1
+                            break
+                        now = time.monotonic()
+                        stats["bytes"] += len(data)
+                        if chunked:
+                            data, ended = s.dechunk(data)
+                        else:
+                            ended = False
+                        if data and self.feed(s, data, now) and held:
+                            held = False
+                            self.sem.release()
+                            attempt = 0
+                        if ended:
+                            stats["ended_by_server"] += 1
+                            break
+                finally:
+                    stats["open_now"] -= 1
+            except asyncio.CancelledError:
+                raise
+            except HttpStatus as exc:
+                errors[f"HTTP {exc.status}"] += 1
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ValueError) as exc:
+                if not self.stopping:
+                    errors[type(exc).__name__] += 1
+            finally:
+                if held:
+                    self.sem.release()
+                if writer is not None:
+                    self.writers.discard(writer)
+                    writer.close()
+            if self.stopping:
+                return
+            stats["reconnects"] += 1
+            attempt += 1
+            await asyncio.sleep(min(0.25 * 2 ** min(attempt, 5), 5.0) * (0.5 + random.random()))
+
+    def feed(self, s: Stream, payload: bytes, now: float) -> bool:
+        """Consume SSE bytes; returns True when this was the stream's first complete frame."""
+        sse = s.sse + payload if s.sse else payload
+        cut = sse.rfind(b"\n\n")
+        if cut < 0:
+            s.sse = sse
+            return False
+        complete = sse[:cut + 2]
+        s.sse = sse[cut + 2:]
+        stats = self.stats
+        events = complete.count(b"\n\n")
+        if b": ping" in complete:
+            pings = complete.count(b": ping\n")
+            stats["pings"] += pings
+            events -= pings
+        stats["frames"] += events
+        p = complete.rfind(b"\nid: ")
+        start = p + 5 if p >= 0 else (4 if complete.startswith(b"id: ") else -1)
+        if start >= 0:
+            s.last_id = complete[start:complete.index(b"\n", start)].decode()
+        if b'"resync"' in complete:
+            stats["resyncs"] += complete.count(b'data-event="resync"')
+        if b'"new-message"' in complete:
+            recv = self.recv
+            for m in NEW_MESSAGE.finditer(complete):
+                mid = int(m.group(1))
+                if mid <= s.last_msg:
+                    stats["duplicates"] += 1
+                    continue
+                s.last_msg = mid
+                stats["deliveries"] += 1
+                times = recv.get(mid)
+                if times is None:
+                    recv[mid] = [now]
+                else:
+                    times.append(now)
+        if s.first_at is None and events:
+            s.first_at = now
+            stats["opened"] += 1
+            return True
+        return False
+
+
+def client_main(pipe: Any, host: str, port: int, cookies: list[tuple[int, str]],
+                connect_concurrency: int, fd_limit: int) -> None:
+    raise_fd_limit(fd_limit)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(Client(pipe, host, port, cookies, connect_concurrency).run())
+
+
+# ---------------------------------------------------------------------------------------------
+# the server under test
+
+
+class ServerProcess:
+    def __init__(self, instance: Path, port: int, workers: int, tuning: dict[str, Any],
+                 secret_key: str, log: Path) -> None:
+        self.instance = instance
+        self.port = port
+        self.workers = workers
+        self.tuning = tuning
+        self.secret_key = secret_key
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        import httpx
+
+        env = {
+            **os.environ,
+            "KEHAI_INSTANCE_DIR": str(self.instance),
+            "KEHAI_PORT": str(self.port),
+            "KEHAI_HOST": "127.0.0.1",
+            "KEHAI_SECRET_KEY": self.secret_key,
+            "KEHAI_TUNING": json.dumps(self.tuning),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("KEHAI_DATABASE_URL", None)
+        cmd = [sys.executable, str(ROOT / "run.py")]
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
+            env["KEHAI_REDIS_URL"] = os.environ.get("KEHAI_REDIS_URL", "redis://127.0.0.1:6379/0")
+            env["KEHAI_WORKERS"] = str(self.workers)
+        else:
+            env.pop("KEHAI_REDIS_URL", None)
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(self.failure(f"the server exited with status "
+                                              f"{self.proc.returncode} while starting"))
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise SystemExit(self.failure(f"the server did not answer /healthz within {timeout:.0f} s"))
+
+    def failure(self, what: str) -> str:
+        tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+        hint = ""
+        if self.workers > 1:
+            hint = ("\n(--workers > 1 needs multi-process serving and the Redis broker "
+                    "in the app; see the log above.)")
+        return f"fanout: {what}.\n--- {self.log} (tail) ---\n{tail}--- end of log ---{hint}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> float:
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        began = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return time.monotonic() - began
+
+
+class Profiler:
+    """Optional py-spy sampling of the server, one file per phase."""
+
+    def __init__(self, out_dir: Path | None, pid: int) -> None:
+        self.out_dir = out_dir
+        self.pid = pid
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.exe = shutil.which("py-spy")
+
+    def start(self, phase: str) -> None:
+        if self.out_dir is None or self.exe is None:
+            return
+        self.stop()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        out = self.out_dir / f"{phase}.txt"
+        self.proc = subprocess.Popen(
+            [self.exe, "record", "-p", str(self.pid), "-r", "40", "-f", "raw", "-o", str(out),
+             "--threads", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(30)
+        self.proc = None
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.n = args.streams
+        self.result: dict[str, Any] = {"app_root": str(ROOT), "streams": self.n, "messages": args.messages,
+                                        "rate": args.rate, "workers": args.workers,
+                                        "client_procs": args.client_procs}
+        self.pipes: list[Any] = []
+        self.procs: list[Any] = []
+        self.stats: list[dict[str, Any]] = []
+        self.results: list[dict[str, Any] | None] = []
+
+    def log(self, text: str) -> None:
+        if not self.args.quiet:
+            print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    # -- client processes ------------------------------------------------------------------
+
+    def start_clients(self, host: str, port: int, cookies: list[str], fd_limit: int) -> None:
+        ctx = mp.get_context("spawn")
+        k = self.args.client_procs
+        per_proc = max(1, self.args.connect_concurrency // k)
+        for j in range(k):
+            parent_end, child_end = ctx.Pipe()
+            part = [(i, cookies[i]) for i in range(j, self.n, k)]
+            proc = ctx.Process(target=client_main, name=f"fanout-client-{j}",
+                               args=(child_end, host, port, part, per_proc, fd_limit),
+                               daemon=True)
+            proc.start()
+            child_end.close()
+            self.pipes.append(parent_end)
+            self.procs.append(proc)
+            self.stats.append({})
+            self.results.append(None)
+
+    def pump(self) -> None:
+        """Read whatever the clients reported."""
+        for j, pipe in enumerate(self.pipes):
+            while pipe.poll():
+                try:
+                    kind, payload = pipe.recv()
+                except EOFError:
+                    break
+                if kind in ("stats", "stopped"):
+                    self.stats[j] = payload
+                elif kind == "result":
+                    self.results[j] = payload
+                    self.stats[j] = payload["stats"]
+
+    def total(self, key: str) -> int:
+        return sum(int(s.get(key, 0)) for s in self.stats)
+
+    def errors(self) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for s in self.stats:
+            out.update(s.get("errors", {}))
+        return dict(out)
+
+    def client_pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.pid is not None]
+
+    def broadcast(self, cmd: str) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(cmd)
+
+    async def wait_for(self, predicate: Any, timeout: float, every: float = 0.25,
+                       progress: Any = None) -> bool:
+        deadline = time.monotonic() + timeout
+        last_print = 0.0
+        while time.monotonic() < deadline:
+            self.pump()
+            if predicate():
+                return True
+            if not self.server.alive():
+                return False
+            if progress is not None and time.monotonic() - last_print >= 5:
+                last_print = time.monotonic()
+                self.log(progress())
+            await asyncio.sleep(every)
+        self.pump()
+        return predicate()
+
+    # -- phases ----------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        import httpx
+
+        args = self.args
+        fd_needed = self.n + 4096
+        fd_limit = raise_fd_limit(fd_needed)
+        self.result["fd_limit"] = fd_limit
+        if fd_limit < fd_needed - 3000:
+            raise SystemExit(f"fanout: the open-file limit is {fd_limit}, too low for "
+                             f"{self.n} streams; raise it (ulimit -n {fd_needed}).")
+
+        if args.instance:
+            instance = Path(args.instance).resolve()
+            if (instance / "kehai.sqlite3").exists():
+                raise SystemExit(f"fanout: {instance} already holds a database; "
+                                 "pass an empty directory")
+            instance.mkdir(parents=True, exist_ok=True)
+        else:
+            instance = Path(tempfile.mkdtemp(prefix=f"kehai-fanout-{self.n}-"))
+        self.instance = instance
+        log_path = Path(args.server_log).resolve() if args.server_log else instance / "server.log"
+        self.result["instance"] = str(instance)
+        self.result["server_log"] = str(log_path)
+
+        secret_key = secrets.token_urlsafe(48)
+        t = time.monotonic()
+        seeded = seed(instance, self.n, secret_key)
+        self.result["seed_s"] = time.monotonic() - t
+        self.log(f"seeded {self.n} users, conversation {seeded['conversation_id']}, "
+                 f"in {self.result['seed_s']:.1f} s ({instance})")
+
+        tuning = {
+            "max_streams_per_user": 10,
+            "message_limit": [1_000_000, 1],
+            **json.loads(args.tuning or "{}"),
+        }
+        self.result["tuning"] = tuning
+        self.server = ServerProcess(instance, args.port or free_port(), args.workers, tuning,
+                                    secret_key, log_path)
+        self.server.start()
+        self.log(f"server pid {self.server.pid} on {self.server.url}; log {log_path}")
+        profiler = Profiler(Path(args.profile).resolve() if args.profile else None,
+                            self.server.pid)
+        try:
+            return await self._run(seeded, fd_limit, profiler, httpx)
+        finally:
+            profiler.stop()
+            self.broadcast("stop")
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
+                self.pump()
+                await asyncio.sleep(0.1)
+            for p in self.procs:
+                if p.is_alive():
+                    p.kill()
+            self.result["server_exit_s"] = self.server.stop()
+            self.result["server_log_errors"] = scan_log(log_path)
+
+    async def _run(self, seeded: dict[str, Any], fd_limit: int, profiler: Profiler,
+                   httpx: Any) -> dict[str, Any]:
+        args, n, server = self.args, self.n, self.server
+        conv = seeded["conversation_id"]
+        sender_cookie, sender_csrf = seeded["cookies"][0], seeded["csrf"][0]
+
+        # The minted cookie must be accepted: the page shows our own CSRF token back.
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            r = await http.get("/", cookies={"kehai_session": sender_cookie})
+            meta = CSRF_META.search(r.text)
+            if r.status_code != 200 or not meta or meta.group(1) != sender_csrf:
+                raise SystemExit(f"fanout: the minted session cookie was refused "
+                                 f"(GET / -> {r.status_code}, csrf match: "
+                                 f"{bool(meta and meta.group(1) == sender_csrf)})")
+            self.log("minted cookie accepted (GET / -> 200 with our CSRF token)")
+
+        await asyncio.sleep(0.5)
+        rss_before = rss_bytes(server.pid)
+        self.result["server_rss_before"] = rss_before
+
+        # --- connect ------------------------------------------------------------------------
+        self.start_clients("127.0.0.1", server.port, seeded["cookies"], fd_limit)
+        cpu0 = cpu_seconds(process_tree(server.pid))
+        profiler.start("connect")
+        t_connect = time.monotonic()
+        self.broadcast("connect")
+        ok = await self.wait_for(
+            lambda: self.total("opened") >= n, args.connect_timeout,
+            progress=lambda: (f"connecting: {self.total('opened')}/{n} open, "
+                              f"frames {self.total('frames'):,}, errors {self.errors()}, "
+                              f"server RSS {mib(rss_bytes(server.pid))}"))
+        connect_wall = time.monotonic() - t_connect
+        opened = self.total("opened")
+        rss_open = rss_bytes(server.pid) if server.alive() else 0
+        self.result.update({
+            "connect_s": connect_wall, "opened": opened,
+            "connect_errors": self.errors(),
+            "server_rss_after_open": rss_open,
+            "server_mem_per_stream": (rss_open - rss_before) / max(opened, 1),
+            "server_cpu_connect_s": cpu_seconds(process_tree(server.pid)) - cpu0,
+            "frames_during_connect": self.total("frames"),
+        })
+        self.log(f"{opened}/{n} streams open in {connect_wall:.1f} s; server RSS "
+                 f"{mib(rss_before)} -> {mib(rss_open)} "
+                 f"({(rss_open - rss_before) / max(opened, 1) / 1024:.1f} KiB/stream)")
+        if not server.alive():
+            raise ServerDied(self, "while the streams were opening")
+        if not ok:
+            self.result["note"] = f"only {opened}/{n} streams opened within {args.connect_timeout} s"
+            self.log(self.result["note"])
+
+        # --- settle: N people came online, each announced to N-1 others --------------------
+        profiler.start("settle")
+        t_settle = time.monotonic()
+        cpu_settle0 = cpu_seconds(process_tree(server.pid))
+        quiet_since = time.monotonic()
+        last_frames = -1
+        last_cpu, last_t = cpu_settle0, time.monotonic()
+        settled = False
+        last_print = 0.0
+        while time.monotonic() - t_settle < args.settle_timeout:
+            await asyncio.sleep(0.5)
+            self.pump()
+            if not server.alive():
+                raise ServerDied(self, "while the presence announcements were being delivered")
+            frames = self.total("frames")
+            cpu = cpu_seconds(process_tree(server.pid))
+            now = time.monotonic()
+            busy = (cpu - last_cpu) / (now - last_t)
+            last_cpu, last_t = cpu, now
+            if frames != last_frames or busy > 0.2:
+                quiet_since = now
+                last_frames = frames
+            if now - quiet_since >= args.settle_quiet:
+                settled = True
+                break
+            if now - last_print >= 5:
+                last_print = now
+                self.log(f"settling: {frames:,} frames received, server CPU {busy:.0%}, "
+                         f"RSS {mib(rss_bytes(server.pid))}")
+        settle_s = time.monotonic() - t_settle - (args.settle_quiet if settled else 0)
+        rss_settled = rss_bytes(server.pid)
+        self.result.update({
+            "settle_s": settle_s, "settled": settled,
+            "presence_frames": self.total("frames") - self.total("resyncs"),
+            "server_cpu_settle_s": cpu_seconds(process_tree(server.pid)) - cpu_settle0,
+            "server_rss_settled": rss_settled,
+            "server_mem_per_stream_settled": (rss_settled - rss_before) / max(opened, 1),
+            "reconnects_before_send": self.total("reconnects"),
+        })
+        self.log(f"settled={settled} after {settle_s:.1f} s: {self.result['presence_frames']:,} "
+                 f"presence frames, server RSS {mib(rss_settled)}, still open "
+                 f"{self.total('open_now')}")
+
+        # --- send ---------------------------------------------------------------------------
+        frames0 = self.total("frames")
+        deliveries0 = self.total("deliveries")
+        send_at: dict[int, float] = {}
+        post_lat: list[float] = []
+        statuses: Counter[int] = Counter()
+        cpu_send0 = cpu_seconds(process_tree(server.pid))
+        ccpu_send0 = cpu_seconds(self.client_pids())
+        profiler.start("send")
+        limits = httpx.Limits(max_connections=args.concurrency + 4)
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=120, limits=limits,
+            cookies={"kehai_session": sender_cookie},
+            headers={"X-CSRF-Token": sender_csrf, "HX-Request": "true",
+                     "Accept-Language": "en"},
+        ) as http:
+
+            async def post(i: int) -> None:
+                t0 = time.monotonic()
+                try:
+                    r = await http.post(f"/c/{conv}/messages",
+                                        data={"body": f"fan-out message {i} " + "x" * args.body,
+                                              "client_id": f"bench-{i}"})
+                except httpx.HTTPError as exc:
+                    statuses[-1] += 1
+                    self.log(f"POST {i} failed: {exc!r}")
+                    return
+                post_lat.append(time.monotonic() - t0)
+                statuses[r.status_code] += 1
+                found = SENT_ID.search(r.text)
+                if r.status_code == 201 and found:
+                    send_at[int(found.group(1))] = t0
+                elif r.status_code != 201:
+                    self.log(f"POST {i} -> {r.status_code}: {r.text[:200]!r}")
+
+            t_send = time.monotonic()
+            if args.rate > 0:
+                tasks = []
+                for i in range(args.messages):
+                    delay = t_send + i / args.rate - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    self.pump()
+                    tasks.append(asyncio.create_task(post(i)))
+                await asyncio.gather(*tasks)
+            else:
+                counter = iter(range(args.messages))
+
+                async def sender() -> None:
+                    for i in counter:
+                        await post(i)
+
+                await asyncio.gather(*(sender() for _ in range(args.concurrency)))
+            send_wall = time.monotonic() - t_send
+
+        expected = n * len(send_at)
+        self.log(f"sent {len(send_at)}/{args.messages} messages in {send_wall:.2f} s "
+                 f"(statuses {dict(statuses)}); waiting for {expected:,} deliveries")
+        best = [self.total("deliveries") - deliveries0, time.monotonic()]
+
+        def all_in() -> bool:
+            got = self.total("deliveries") - deliveries0
+            if got > best[0]:
+                best[0], best[1] = got, time.monotonic()
+            return got >= expected or time.monotonic() - best[1] > args.deliver_timeout
+
+        await self.wait_for(all_in, 24 * 3600,
+                            progress=lambda: (f"delivering: {self.total('deliveries') - deliveries0:,}"
+                                              f"/{expected:,}, server RSS "
+                                              f"{mib(rss_bytes(server.pid))}"))
+        profiler.stop()
+        if not server.alive():
+            raise ServerDied(self, "while the messages were being delivered")
+        self.result.update({
+            "server_cpu_send_s": cpu_seconds(process_tree(server.pid)) - cpu_send0,
+            "client_cpu_send_s": cpu_seconds(self.client_pids()) - ccpu_send0,
+            "server_rss_after_send": rss_bytes(server.pid),
+            "server_rss_peak": hwm_bytes(server.pid),
+            "other_frames_during_send": (self.total("frames") - frames0)
+            - (self.total("deliveries") - deliveries0),
+        })
+
+        # --- collect ------------------------------------------------------------------------
+        self.broadcast("collect")
+        await self.wait_for(lambda: all(r is not None for r in self.results), 120)
+        latencies: list[float] = []
+        completion: list[float] = []
+        last_recv = 0.0
+        per_msg: dict[int, list[float]] = {}
+        for res in self.results:
+            if res is None:
+                continue
+            for mid, times in res["recv"].items():
+                per_msg.setdefault(mid, []).extend(times)
+        missing = 0
+        for mid, t0 in send_at.items():
+            times = per_msg.get(mid, [])
+            missing += n - len(times)
+            if times:
+                latencies.extend(t - t0 for t in times)
+                completion.append(max(times) - t0)
+                last_recv = max(last_recv, max(times))
+        latencies.sort()
+        completion.sort()
+        post_lat.sort()
+        connect_lat = sorted(x for r in self.results if r for x in r["connect"])
+        first_send = min(send_at.values()) if send_at else 0.0
+        span = last_recv - first_send if send_at and last_recv else float("nan")
+        metrics = {}
+        with contextlib.suppress(Exception):
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+                metrics = parse_metrics((await http.get("/metrics")).text)
+        self.result.update({
+            "sent": len(send_at), "post_statuses": dict(statuses), "send_wall_s": send_wall,
+            "expected_deliveries": expected, "deliveries": len(latencies),
+            "missing_deliveries": missing,
+            "duplicates": self.total("duplicates"),
+            "reconnects": self.total("reconnects"),
+            "ended_by_server": self.total("ended_by_server"),
+            "errors": self.errors(),
+            "latency_p50_s": percentile(latencies, 0.50),
+            "latency_p99_s": percentile(latencies, 0.99),
+            "latency_max_s": latencies[-1] if latencies else float("nan"),
+            "fanout_complete_p50_s": percentile(completion, 0.50),
+            "fanout_complete_p99_s": percentile(completion, 0.99),
+            "post_p50_s": percentile(post_lat, 0.50),
+            "post_p99_s": percentile(post_lat, 0.99),
+            "delivery_span_s": span,
+            "deliveries_per_s": len(latencies) / span if span and span == span else float("nan"),
+            "connect_p50_s": percentile(connect_lat, 0.50),
+            "connect_p99_s": percentile(connect_lat, 0.99),
+            "server_metrics": metrics,
+        })
+        return self.result
+
+
+class ServerDied(Exception):
+    def __init__(self, bench: Bench, when: str) -> None:
+        self.bench = bench
+        self.when = when
+        super().__init__(when)
+
+
+def scan_log(path: Path) -> dict[str, Any]:
+    """Tracebacks and error lines in the server log, for the summary."""
+    if not path.exists():
+        return {}
+    text = path.read_text(errors="replace")
+    errs = [line for line in text.splitlines()
+            if "Traceback" in line or "Error" in line or "error" in line.lower()[:40]]
+    return {"tracebacks": text.count("Traceback"), "error_lines": len(errs),
+            "first_errors": errs[:5]}
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("kehai_events_") or line.startswith("kehai_open_streams"):
+            name, _, value = line.rpartition(" ")
+            with contextlib.suppress(ValueError):
+                out[name] = float(value)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# output
+
+
+def summary(r: dict[str, Any]) -> str:
+    def ms(key: str) -> str:
+        v = r.get(key)
+        return "n/a" if v is None or v != v else f"{v * 1000:,.1f} ms"
+
+    def s(key: str) -> str:
+        v = r.get(key)
+        return "n/a" if v is None or v != v else f"{v:,.2f} s"
+
+    mode = f"steady {r['rate']:g} msg/s" if r["rate"] else f"saturation (concurrency {r.get('concurrency', 1)})"
+    rows = [
+        ("streams (users)", f"{r['streams']:,}  opened {r.get('opened', 0):,}"),
+        ("server workers", str(r["workers"])),
+        ("messages sent", f"{r.get('sent', 0)}/{r['messages']}  ({mode})"),
+        ("connect: all streams open", s("connect_s")),
+        ("connect: per stream p50 / p99", f"{ms('connect_p50_s')} / {ms('connect_p99_s')}"),
+        ("presence storm settled in", f"{s('settle_s')}  ({r.get('presence_frames', 0):,} frames"
+                                      f"{'' if r.get('settled') else ', NOT settled'})"),
+        ("delivery latency p50", ms("latency_p50_s")),
+        ("delivery latency p99", ms("latency_p99_s")),
+        ("delivery latency max", ms("latency_max_s")),
+        ("whole fan-out done p50 / p99", f"{ms('fanout_complete_p50_s')} / "
+                                         f"{ms('fanout_complete_p99_s')}"),
+        ("POST /messages p50 / p99", f"{ms('post_p50_s')} / {ms('post_p99_s')}"),
+        ("deliveries", f"{r.get('deliveries', 0):,} of {r.get('expected_deliveries', 0):,}"
+                       f"  (missing {r.get('missing_deliveries', 0):,}, dup {r.get('duplicates', 0)})"),
+        ("deliveries/s", f"{r.get('deliveries_per_s', float('nan')):,.0f}"
+                         f"  over {s('delivery_span_s')}"),
+        ("server memory per stream", f"{r.get('server_mem_per_stream', 0) / 1024:,.1f} KiB"
+                                     f"  (settled: {r.get('server_mem_per_stream_settled', 0) / 1024:,.1f} KiB)"),
+        ("server RSS before/open/settled/end",
+         " / ".join(mib(r.get(k, 0)) for k in ("server_rss_before", "server_rss_after_open",
+                                                "server_rss_settled", "server_rss_after_send"))),
+        ("server CPU connect/settle/send", " / ".join(s(k) for k in (
+            "server_cpu_connect_s", "server_cpu_settle_s", "server_cpu_send_s"))),
+        ("client CPU during send", s("client_cpu_send_s")),
+        ("reconnects / ended by server", f"{r.get('reconnects', 0)} / {r.get('ended_by_server', 0)}"),
+        ("client errors", json.dumps(r.get("errors", {})) or "{}"),
+        ("server log", f"{r.get('server_log')}  ({r.get('server_log_errors', {}).get('tracebacks', 0)}"
+                       f" tracebacks)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    line = "-" * (width + 50)
+    out = [line, f"Kehai fan-out benchmark", line]
+    out += [f"{k:<{width}}  {v}" for k, v in rows]
+    out.append(line)
+    return "\n".join(out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--streams", type=int, default=1000, help="open streams = users = members")
+    p.add_argument("--messages", type=int, default=50, help="messages to POST")
+    p.add_argument("--rate", type=float, default=0,
+                   help="messages per second; 0 = as fast as possible (closed loop)")
+    p.add_argument("--concurrency", type=int, default=1,
+                   help="POSTs in flight at once when --rate 0")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes (run.py --workers; > 1 uses Redis)")
+    p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--client-procs", type=int, default=0,
+                   help="client processes holding the streams (0 = 1, or 2 from 5,000 streams)")
+    p.add_argument("--connect-concurrency", type=int, default=64,
+                   help="streams being opened at once (Hypercorn's listen backlog is 100)")
+    p.add_argument("--connect-timeout", type=float, default=600)
+    p.add_argument("--settle-timeout", type=float, default=600,
+                   help="longest wait for the presence announcements to die down")
+    p.add_argument("--settle-quiet", type=float, default=2.0,
+                   help="settled = no frames and an idle server for this long")
+    p.add_argument("--deliver-timeout", type=float, default=60,
+                   help="give up waiting for deliveries after this long without progress")
+    p.add_argument("--body", type=int, default=40, help="extra characters per message body")
+    p.add_argument("--tuning", help="extra KEHAI_TUNING overrides (JSON)")
+    p.add_argument("--instance", help="instance directory (default: a new temp dir)")
+    p.add_argument("--server-log", help="server stdout/stderr file (default <instance>/server.log)")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--app-root", help="checkout whose run.py and app/ are benchmarked "
+                   "(default: this repository)")
+    p.add_argument("--profile", help="record py-spy profiles of the server into this directory")
+    p.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    args = p.parse_args(argv)
+    if args.client_procs <= 0:
+        args.client_procs = 2 if args.streams >= 5000 else 1
+    if args.streams < 1 or args.messages < 1:
+        p.error("--streams and --messages must be positive")
+    return args
+
+
+def use_app_root(path: str | None) -> None:
+    """Benchmark the app of another checkout (default: the one this file lives in)."""
+    global ROOT
+    if path:
+        ROOT = Path(path).resolve()
+        if not (ROOT / "run.py").exists():
+            raise SystemExit(f"fanout: no run.py in {ROOT}")
+    sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    use_app_root(args.app_root)
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    bench = Bench(args)
+    bench.result["concurrency"] = args.concurrency
+    code = 0
+    try:
+        result = asyncio.run(bench.run())
+    except ServerDied as died:
+        result = died.bench.result
+        result["failure"] = f"the server process died {died.when}"
+        code = 2
+    except KeyboardInterrupt:
+        result = bench.result
+        result["failure"] = "interrupted"
+        code = 130
+    print(summary(result), flush=True)
+    if "failure" in result:
+        print(f"FAILED: {result['failure']}; see {result.get('server_log')}", flush=True)
+        errs = result.get("server_log_errors", {}).get("first_errors")
+        if errs:
+            print("\n".join(errs))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
