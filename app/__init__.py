@@ -87,6 +87,9 @@ def create_app(config: Config | None = None) -> Quart:
     from app.presence import install as install_presence
 
     install_presence(app, kehai)
+    from app.typing import install as install_typing
+
+    install_typing(app, kehai)
 
     @app.before_serving
     async def _start() -> None:
@@ -138,7 +141,10 @@ def _register_hooks(app: Quart) -> None:
 
 
 def _register_blueprints(app: Quart) -> None:
-    from app.views import auth, conversations, dashboard, health, messages, presence, stream
+    from app.views import (
+        auth, conversations, dashboard, health, messages, presence, receipts, stream, typing,
+    )
 
-    for module in (auth, conversations, messages, stream, health, presence, dashboard):
+    for module in (auth, conversations, messages, stream, health, presence, dashboard, typing,
+                   receipts):
         app.register_blueprint(module.bp)

@@ -128,6 +128,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLK_TCK
 
 
+def machine_busy() -> float:
+    """CPU seconds every core of the machine spent busy since boot (from /proc/stat)."""
+    with open("/proc/stat") as fh:
+        v = [int(x) for x in fh.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / CLK_TCK  # all but idle and iowait
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -209,14 +216,15 @@ class HttpStatus(Exception):
 
 
 class Stream:
-    __slots__ = ("cookie", "first_at", "idx", "last_id", "last_msg", "need", "raw", "skip", "sse",
-                 "started_at")
+    __slots__ = ("cookie", "first_at", "idx", "last_id", "last_msg", "need", "raw", "seen", "skip",
+                 "sse", "started_at")
 
     def __init__(self, idx: int, cookie: str) -> None:
         self.idx = idx
         self.cookie = cookie
         self.last_id: str | None = None
-        self.last_msg = 0
+        self.last_msg = 0  # highest message id seen: a lower one later is out of order
+        self.seen: set[int] = set()  # message ids delivered on this stream
         self.first_at: float | None = None
         self.started_at = 0.0
         self.reset()
@@ -414,10 +422,14 @@ class Client:
             recv = self.recv
             for m in NEW_MESSAGE.finditer(complete):
                 mid = int(m.group(1))
-                if mid <= s.last_msg:
+                if mid in s.seen:
                     stats["duplicates"] += 1
                     continue
-                s.last_msg = mid
+                s.seen.add(mid)
+                if mid < s.last_msg:
+                    stats["out_of_order"] += 1  # concurrent POSTs publish in any order
+                else:
+                    s.last_msg = mid
                 stats["deliveries"] += 1
                 times = recv.get(mid)
                 if times is None:
@@ -616,6 +628,19 @@ class Bench:
             out.update(s.get("errors", {}))
         return dict(out)
 
+    def phase_begin(self) -> tuple[float, float, float]:
+        return (cpu_seconds(process_tree(self.server.pid)), cpu_seconds(self.client_pids()),
+                machine_busy())
+
+    def phase_end(self, name: str, began: tuple[float, float, float]) -> None:
+        """CPU used by the server, the clients and everything else on the machine."""
+        server = cpu_seconds(process_tree(self.server.pid)) - began[0]
+        clients = cpu_seconds(self.client_pids()) - began[1]
+        other = machine_busy() - began[2] - server - clients
+        self.result[f"server_cpu_{name}_s"] = server
+        self.result[f"client_cpu_{name}_s"] = clients
+        self.result[f"other_cpu_{name}_s"] = max(other, 0.0)
+
     def client_pids(self) -> list[int]:
         return [p.pid for p in self.procs if p.pid is not None]
 
@@ -671,6 +696,7 @@ class Bench:
         t = time.monotonic()
         seeded = seed(instance, self.n, secret_key)
         self.result["seed_s"] = time.monotonic() - t
+        self.result["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
         self.log(f"seeded {self.n} users, conversation {seeded['conversation_id']}, "
                  f"in {self.result['seed_s']:.1f} s ({instance})")
 
@@ -700,6 +726,7 @@ class Bench:
                     p.kill()
             self.result["server_exit_s"] = self.server.stop()
             self.result["server_log_errors"] = scan_log(log_path)
+            self.result["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
 
     async def _run(self, seeded: dict[str, Any], fd_limit: int, profiler: Profiler,
                    httpx: Any) -> dict[str, Any]:
@@ -723,7 +750,7 @@ class Bench:
 
         # --- connect ------------------------------------------------------------------------
         self.start_clients("127.0.0.1", server.port, seeded["cookies"], fd_limit)
-        cpu0 = cpu_seconds(process_tree(server.pid))
+        began = self.phase_begin()
         profiler.start("connect")
         t_connect = time.monotonic()
         self.broadcast("connect")
@@ -740,9 +767,9 @@ class Bench:
             "connect_errors": self.errors(),
             "server_rss_after_open": rss_open,
             "server_mem_per_stream": (rss_open - rss_before) / max(opened, 1),
-            "server_cpu_connect_s": cpu_seconds(process_tree(server.pid)) - cpu0,
             "frames_during_connect": self.total("frames"),
         })
+        self.phase_end("connect", began)
         self.log(f"{opened}/{n} streams open in {connect_wall:.1f} s; server RSS "
                  f"{mib(rss_before)} -> {mib(rss_open)} "
                  f"({(rss_open - rss_before) / max(opened, 1) / 1024:.1f} KiB/stream)")
@@ -755,7 +782,8 @@ class Bench:
         # --- settle: N people came online, each announced to N-1 others --------------------
         profiler.start("settle")
         t_settle = time.monotonic()
-        cpu_settle0 = cpu_seconds(process_tree(server.pid))
+        began = self.phase_begin()
+        cpu_settle0 = began[0]
         quiet_since = time.monotonic()
         last_frames = -1
         last_cpu, last_t = cpu_settle0, time.monotonic()
@@ -783,10 +811,10 @@ class Bench:
                          f"RSS {mib(rss_bytes(server.pid))}")
         settle_s = time.monotonic() - t_settle - (args.settle_quiet if settled else 0)
         rss_settled = rss_bytes(server.pid)
+        self.phase_end("settle", began)
         self.result.update({
             "settle_s": settle_s, "settled": settled,
             "presence_frames": self.total("frames") - self.total("resyncs"),
-            "server_cpu_settle_s": cpu_seconds(process_tree(server.pid)) - cpu_settle0,
             "server_rss_settled": rss_settled,
             "server_mem_per_stream_settled": (rss_settled - rss_before) / max(opened, 1),
             "reconnects_before_send": self.total("reconnects"),
@@ -801,8 +829,7 @@ class Bench:
         send_at: dict[int, float] = {}
         post_lat: list[float] = []
         statuses: Counter[int] = Counter()
-        cpu_send0 = cpu_seconds(process_tree(server.pid))
-        ccpu_send0 = cpu_seconds(self.client_pids())
+        began = self.phase_begin()
         profiler.start("send")
         limits = httpx.Limits(max_connections=args.concurrency + 4)
         async with httpx.AsyncClient(
@@ -868,9 +895,8 @@ class Bench:
         profiler.stop()
         if not server.alive():
             raise ServerDied(self, "while the messages were being delivered")
+        self.phase_end("send", began)
         self.result.update({
-            "server_cpu_send_s": cpu_seconds(process_tree(server.pid)) - cpu_send0,
-            "client_cpu_send_s": cpu_seconds(self.client_pids()) - ccpu_send0,
             "server_rss_after_send": rss_bytes(server.pid),
             "server_rss_peak": hwm_bytes(server.pid),
             "other_frames_during_send": (self.total("frames") - frames0)
@@ -890,18 +916,21 @@ class Bench:
             for mid, times in res["recv"].items():
                 per_msg.setdefault(mid, []).extend(times)
         missing = 0
-        for mid, t0 in send_at.items():
+        first_send = min(send_at.values()) if send_at else 0.0
+        per_message = []  # in send order: (message id, sent at, first and last delivery)
+        for mid, t0 in sorted(send_at.items(), key=lambda kv: kv[1]):
             times = per_msg.get(mid, [])
             missing += n - len(times)
             if times:
                 latencies.extend(t - t0 for t in times)
                 completion.append(max(times) - t0)
                 last_recv = max(last_recv, max(times))
+                per_message.append([mid, round(t0 - first_send, 4),
+                                    round(min(times) - t0, 4), round(max(times) - t0, 4)])
         latencies.sort()
         completion.sort()
         post_lat.sort()
         connect_lat = sorted(x for r in self.results if r for x in r["connect"])
-        first_send = min(send_at.values()) if send_at else 0.0
         span = last_recv - first_send if send_at and last_recv else float("nan")
         metrics = {}
         with contextlib.suppress(Exception):
@@ -912,6 +941,7 @@ class Bench:
             "expected_deliveries": expected, "deliveries": len(latencies),
             "missing_deliveries": missing,
             "duplicates": self.total("duplicates"),
+            "out_of_order": self.total("out_of_order"),
             "reconnects": self.total("reconnects"),
             "ended_by_server": self.total("ended_by_server"),
             "errors": self.errors(),
@@ -927,6 +957,7 @@ class Bench:
             "connect_p50_s": percentile(connect_lat, 0.50),
             "connect_p99_s": percentile(connect_lat, 0.99),
             "server_metrics": metrics,
+            "per_message": per_message,
         })
         return self.result
 
@@ -988,7 +1019,8 @@ def summary(r: dict[str, Any]) -> str:
                                          f"{ms('fanout_complete_p99_s')}"),
         ("POST /messages p50 / p99", f"{ms('post_p50_s')} / {ms('post_p99_s')}"),
         ("deliveries", f"{r.get('deliveries', 0):,} of {r.get('expected_deliveries', 0):,}"
-                       f"  (missing {r.get('missing_deliveries', 0):,}, dup {r.get('duplicates', 0)})"),
+                       f"  (missing {r.get('missing_deliveries', 0):,}, dup {r.get('duplicates', 0)},"
+                       f" out of id order {r.get('out_of_order', 0):,})"),
         ("deliveries/s", f"{r.get('deliveries_per_s', float('nan')):,.0f}"
                          f"  over {s('delivery_span_s')}"),
         ("server memory per stream", f"{r.get('server_mem_per_stream', 0) / 1024:,.1f} KiB"
@@ -998,7 +1030,11 @@ def summary(r: dict[str, Any]) -> str:
                                                 "server_rss_settled", "server_rss_after_send"))),
         ("server CPU connect/settle/send", " / ".join(s(k) for k in (
             "server_cpu_connect_s", "server_cpu_settle_s", "server_cpu_send_s"))),
-        ("client CPU during send", s("client_cpu_send_s")),
+        ("client CPU connect/settle/send", " / ".join(s(k) for k in (
+            "client_cpu_connect_s", "client_cpu_settle_s", "client_cpu_send_s"))),
+        ("other CPU on machine c/s/s", " / ".join(s(k) for k in (
+            "other_cpu_connect_s", "other_cpu_settle_s", "other_cpu_send_s"))
+         + "  (other processes: noise)"),
         ("reconnects / ended by server", f"{r.get('reconnects', 0)} / {r.get('ended_by_server', 0)}"),
         ("client errors", json.dumps(r.get("errors", {})) or "{}"),
         ("server log", f"{r.get('server_log')}  ({r.get('server_log_errors', {}).get('tracebacks', 0)}"

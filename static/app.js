@@ -76,7 +76,7 @@
     const reading = conv === openConversation() && document.visibilityState === "visible";
     if (author !== me() && !reading) {
       const badge = item.querySelector("[data-unread-of]");
-      const n = Number(item.dataset.unread || 0) + 1;
+      const n = Number((badge && !badge.hidden && badge.textContent) || 0) + 1;
       item.dataset.unread = String(n);
       if (badge) { badge.textContent = String(n); badge.hidden = false; }
     }
@@ -109,10 +109,47 @@
     form.elements.body.focus();
   });
 
+  // Read receipts: a message is read once it has been on screen in a visible tab; the
+  // newest such id goes out in one POST per batch, never one per message.
+  const inView = new Set();
+  let lastRead = 0, readTimer = 0;
+  const post = (url, fields) => {
+    const body = new FormData();
+    Object.entries(fields).forEach(([k, v]) => body.set(k, v));
+    return fetch(url, { method: "POST", body, keepalive: true, credentials: "same-origin", headers: { "X-CSRF-Token": token(), "X-Kehai-Tab": tab } }).catch(() => {});
+  };
+  const flushRead = () => {
+    const form = composer();
+    if (!form || document.visibilityState !== "visible" || !inView.size) return;
+    const newest = Math.max(...inView);
+    if (newest <= lastRead) return;
+    lastRead = newest;
+    post(form.dataset.readUrl, { up_to: String(newest) });
+  };
+  const seen = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const id = Number(e.target.dataset.messageId);
+      if (e.isIntersecting) inView.add(id); else inView.delete(id);
+    }
+    clearTimeout(readTimer);
+    readTimer = setTimeout(flushRead, 200);
+  }, { threshold: 0.5 }) : null;
+  const observeMessages = () => document.querySelectorAll("#messages .message[data-message-id]").forEach((m) => {
+    if (seen && m.dataset.author !== me() && !m.dataset.observed && Number(m.dataset.messageId) > lastRead) { m.dataset.observed = "1"; seen.observe(m); }
+  });
+  document.addEventListener("htmx:after:swap", observeMessages);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") flushRead(); });
+
+  // Leaving the page with text in the box stops the typing indicator at once.
+  window.addEventListener("pagehide", () => {
+    const form = composer();
+    if (form && form.elements.body.value.trim()) post(form.dataset.typingUrl, { state: "stop", body: "" });
+  });
+
   const init = () => {
     const form = composer();
-    if (form) form.elements.client_id.value = newClientId();
-    localTime(document); markMine(document); toBottom();
+    if (form) { form.elements.client_id.value = newClientId(); lastRead = Number(form.dataset.lastRead || 0); }
+    localTime(document); markMine(document); toBottom(); observeMessages();
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
 })();

@@ -13,6 +13,7 @@ from app.models import DIRECT, GROUP, Conversation, Membership, Message, User
 from app.models.inbox import conversation_view, inbox
 from app.presence import statuses_for
 from app.presence.rows import last_seen_of
+from app.services import services
 
 bp = Blueprint("conversations", __name__)
 MAX_TITLE = 80
@@ -124,6 +125,7 @@ async def show(conversation_id: int) -> str:
     seen = await run_db(last_seen_of, [m.id for m in members]) if conversation.is_direct else {}
     return await render_template(
         "conversations/show.html", last_seen_by_id=seen,
+        typing_names=_typing_names(conversation.id, members),
         conversation=conversation, membership=membership, members=members,
         title=_title(conversation, members, g.user), messages=messages, has_older=has_older,
         items=items, presence=presence, active_id=conversation.id, reads=reads,
@@ -144,6 +146,12 @@ async def history(conversation_id: int) -> str:
         "messages/_history.html", conversation=conversation, messages=messages,
         has_older=has_older, reads=reads,
     )
+
+
+def _typing_names(conversation_id: int, members: list[User]) -> list[str]:
+    tracker = services().extras["typing"]
+    typists = tracker.typing.get(conversation_id, {})
+    return [m.display_name for m in members if m.id in typists and m.id != g.user.id]
 
 
 async def _read_state(conversation: Conversation, members: list[User]) -> object:

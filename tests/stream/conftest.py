@@ -38,7 +38,7 @@ class Listener:
                 if self.status != 200:
                     return
                 async for event in source.aiter_sse():
-                    if not event.data and not event.event:
+                    if not event.data and event.event in ("", "message"):
                         continue  # comments (pings) and keep-alives
                     async with self._new:
                         self.events.append(event)

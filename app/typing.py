@@ -1,0 +1,121 @@
+"""Who is typing where: kept in memory only, expired without a refresh, never echoed back.
+
+Each change renders the indicator for the typists of that conversation; a typist's own copy
+leaves them out, so nobody ever reads "you are typing".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from quart import Quart
+
+from app.db import run_db
+from app.models import Conversation, Membership, User
+from app.realtime import kinds
+from app.realtime.connection import Connection
+from app.realtime.render import render_each_language
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _members_and_names(conversation_id: int) -> tuple[list[int], dict[int, str], str]:
+    members = Membership.member_ids(conversation_id)
+    names = {u.id: u.display_name for u in User.select(User.id, User.display_name)
+             .where(User.id.in_(members))}
+    conv = Conversation.get_or_none(Conversation.id == conversation_id)
+    return members, names, (conv.title or "") if conv else ""
+
+
+class TypingTracker:
+    def __init__(self, app: Quart, kehai: Services) -> None:
+        self.app = app
+        self.kehai = kehai
+        self.typing: dict[int, dict[int, asyncio.TimerHandle]] = {}  # conv -> user -> expiry
+        self.titles: dict[int, str] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self, conversation_id: int, user_id: int) -> bool:
+        """Start or refresh; True when this began a new indicator (an event goes out)."""
+        loop = asyncio.get_running_loop()
+        typists = self.typing.setdefault(conversation_id, {})
+        timer = typists.get(user_id)
+        if timer is not None:
+            timer.cancel()
+        typists[user_id] = loop.call_later(self.kehai.config.typing_expiry_s, self.stop,
+                                           conversation_id, user_id)
+        if timer is None:
+            self._changed(conversation_id, user_id, kinds.TYPING_START)
+        return timer is None
+
+    def stop(self, conversation_id: int, user_id: int) -> bool:
+        typists = self.typing.get(conversation_id, {})
+        timer = typists.pop(user_id, None)
+        if timer is None:
+            return False
+        timer.cancel()
+        if not typists:
+            self.typing.pop(conversation_id, None)
+        self._changed(conversation_id, user_id, kinds.TYPING_STOP)
+        return True
+
+    def stop_everywhere(self, user_id: int) -> None:
+        for conversation_id in [c for c, t in self.typing.items() if user_id in t]:
+            self.stop(conversation_id, user_id)
+
+    def on_close(self, conn: Connection, streams: int) -> None:
+        if not streams:  # the typist's last stream is gone: never leave a stuck indicator
+            self.stop_everywhere(conn.user_id)
+
+    def typing_in(self, user_id: int) -> str | None:
+        for conversation_id, typists in self.typing.items():
+            if user_id in typists:
+                return self.titles.get(conversation_id) or f"#{conversation_id}"
+        return None
+
+    def _changed(self, conversation_id: int, user_id: int, kind: str) -> None:
+        typists = list(self.typing.get(conversation_id, {}))
+        task = asyncio.get_running_loop().create_task(
+            self._broadcast(conversation_id, typists, kind, user_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        announcer = self.kehai.extras.get("announcer")
+        if announcer is not None:
+            announcer.row_changed(user_id)
+
+    async def _broadcast(self, conversation_id: int, typists: list[int], kind: str,
+                         actor: int) -> None:
+        try:
+            members, names, title = await run_db(_members_and_names, conversation_id)
+            self.titles[conversation_id] = title
+            # One render for everyone who is not typing, one per typist without themselves.
+            # The actor's own view never showed them, so a change of theirs is not sent back.
+            audiences: dict[int | None, list[int]] = {
+                None: [m for m in members if m not in typists and m != actor]}
+            audiences.update({t: [t] for t in typists if t in members and t != actor})
+            for me, recipients in audiences.items():
+                shown = [names[t] for t in typists if t != me and t in names]
+                async with self.app.app_context():
+                    html = await render_each_language(
+                        "typing/_event.html", kind=kind, conversation_id=conversation_id,
+                        names=shown)
+                await self.kehai.hub.publish(kind, recipients, html,
+                                             coalesce_key=f"typing:{conversation_id}")
+        except Exception:
+            log.exception("typing broadcast failed for conversation %s", conversation_id)
+
+
+def install(app: Quart, kehai: Services) -> None:
+    tracker = TypingTracker(app, kehai)
+    kehai.extras["typing"] = tracker
+    kehai.hub.on_close.append(tracker.on_close)
+
+    async def after_send(user: User, conversation_id: int) -> None:
+        tracker.stop(conversation_id, user.id)
+
+    kehai.extras.setdefault("after_send", []).append(after_send)
