@@ -22,16 +22,18 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port:
         overrides["port"] = args.port
     config = Config.from_env(**overrides)
-    if (args.workers or config.workers) > 1:
+    if args.fd is None and (args.workers or config.workers) > 1:
         from app.workers import serve_workers
 
         return serve_workers(config, args.workers or config.workers)
     app = create_app(config)
     hconfig = HConfig()
-    hconfig.bind = [f"{config.host}:{config.port}"]
+    hconfig.bind = [f"fd://{args.fd}"] if args.fd is not None else [f"{config.host}:{config.port}"]
     hconfig.graceful_timeout = 5
     hconfig.accesslog = None
-    print(f"Kehai is running on http://{config.host}:{config.port}  (Ctrl+C to stop)", flush=True)
+    if args.fd is None:
+        print(f"Kehai is running on http://{config.host}:{config.port}  (Ctrl+C to stop)",
+              flush=True)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", help="address to bind (default 127.0.0.1, or KEHAI_HOST)")
     parser.add_argument("--port", type=int, help="port (default 8000, or KEHAI_PORT)")
     parser.add_argument("--workers", type=int, help="processes (needs KEHAI_REDIS_URL when > 1)")
+    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve the app (the default)")
     cu = sub.add_parser("create-user", help="create a user; the password is read from stdin")

@@ -118,7 +118,10 @@ def _register_hooks(app: Quart) -> None:
         if g.user is not None and request.method == "GET" and "HX-Request" not in request.headers:
             # Taken before the page's queries: the stream resumes from here, so nothing that
             # happens while the page renders falls between the page and the stream.
-            g.stream_since = str(await services().hub.head())
+            try:
+                g.stream_since = str(await services().hub.head())
+            except Exception:  # broker away: the stream will start with a resync instead
+                g.stream_since = ""
 
     @app.after_request
     async def _after(response: Any) -> Any:

@@ -46,7 +46,16 @@ async def statuses_for(users: list[User | None]) -> dict[str, str]:
 
 def install(app: Quart, kehai: Services) -> None:
     announcer = Announcer(app, kehai)
-    tracker = PresenceTracker(kehai.hub, kehai.config, announcer.on_change)
+    tracker: PresenceTracker
+    if kehai.config.redis_url:
+        from app.presence.redis_tracker import RedisPresenceTracker
+
+        tracker = RedisPresenceTracker(kehai.hub, kehai.config, announcer.on_change,
+                                       kehai.hub.broker.redis)
+        kehai.extras.setdefault("start_hooks", []).append(tracker.start)
+        kehai.extras.setdefault("stop_hooks", []).append(tracker.stop)
+    else:
+        tracker = PresenceTracker(kehai.hub, kehai.config, announcer.on_change)
     announcer.tracker = tracker
     kehai.extras["presence"] = tracker
     kehai.extras["announcer"] = announcer
@@ -58,4 +67,5 @@ def install(app: Quart, kehai: Services) -> None:
         # Nobody is connected to a process that just started: forget a crash's leftovers.
         await run_db(UserStatus.clear_all)
 
-    kehai.extras.setdefault("start_hooks", []).append(clear_stale)
+    if not kehai.config.redis_url:  # with Redis, leases decide (other processes may be up)
+        kehai.extras.setdefault("start_hooks", []).append(clear_stale)

@@ -30,11 +30,15 @@ class Hub:
         self.by_session: dict[str, dict[int, Connection]] = {}
         self.on_open: list[Listener] = []
         self.on_close: list[Listener] = []
+        self.control_hooks: list[Callable[[dict[str, object]], None]] = []
         self.stopping = False
         self._ticker: asyncio.Task[None] | None = None
         metrics.gauge("kehai_open_streams", lambda: sum(len(c) for c in self.by_user.values()))
 
     async def start(self) -> None:
+        hooks = getattr(self.broker, "on_reconnect", None)
+        if hooks is not None:  # events may have been missed while the broker was away
+            hooks.append(lambda: self._on_control({"op": "resync-all"}))
         await self.broker.start(self._deliver, self._on_control)
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
@@ -93,7 +97,13 @@ class Hub:
         if not targets:
             return None
         event = Event(kind=kind, recipients=targets, html=html, coalesce_key=coalesce_key)
-        await self.broker.publish(event)
+        try:
+            await self.broker.publish(event)
+        except Exception:
+            # What was stored stays stored; streams resync once the broker is back.
+            log.exception("publishing %s failed", kind)
+            self.metrics.inc("kehai_publish_failures_total", kind=kind)
+            return None
         self.metrics.inc("kehai_events_published_total", kind=kind)
         return event
 
@@ -133,6 +143,8 @@ class Hub:
             await self.broker.send_control({"op": "close-sessions", "ids": ids})
 
     def _on_control(self, message: dict[str, object]) -> None:
+        for hook in self.control_hooks:
+            hook(message)
         if message.get("op") == "close-sessions":
             for sid in message.get("ids", ()):  # type: ignore[union-attr]
                 for conn in list(self.by_session.get(str(sid), {}).values()):

@@ -6,7 +6,7 @@ import time
 from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, abort, g, request, session
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from app.i18n import current
 from app.i18n import gettext as _
@@ -40,6 +40,10 @@ async def sse() -> Response:
         abort(503)
     if hub.streams_of(user.id) >= services().config.max_streams_per_user:
         raise TooManyRequests(_("Too many open tabs. Close one and try again."), retry_after=10)
+    try:
+        await hub.head()
+    except Exception:
+        raise ServiceUnavailable(_("Live updates are briefly unavailable."), retry_after=2) from None
     resume = _resume_point()
     tab = request.args.get("tab", "")[:64]
     response = Response(

@@ -1,0 +1,176 @@
+"""The Redis broker: events numbered and stored once in a Redis stream, fanned out by pub/sub.
+
+One Lua script numbers, stores and publishes each event, so every process sees events in
+id order and a client can resume on any process with its Last-Event-ID. One subscriber
+connection per process feeds its local streams; if Redis goes away the subscriber
+reconnects with backoff and every local stream is told to resume (replay or resync).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from app.config import Config
+from app.realtime.broker import Control, Deliver
+from app.realtime.events import Event, EventId
+
+log = logging.getLogger(__name__)
+
+# KEYS: seq, log, channel, epoch   ARGV: payload, maxlen, new epoch
+PUBLISH = """
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[4], epoch)
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'p', ARGV[1])
+redis.call('PUBLISH', KEYS[3], epoch .. ' ' .. seq .. ' ' .. ARGV[1])
+return {epoch, seq}
+"""
+
+
+def _new_epoch() -> str:
+    return f"{int(time.time()):x}{secrets.token_hex(3)}"
+
+
+class RedisBroker:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        p = config.redis_prefix
+        self.keys = {"seq": f"{p}seq", "log": f"{p}events", "channel": f"{p}events:live",
+                     "epoch": f"{p}epoch", "control": f"{p}control"}
+        self.redis = aioredis.from_url(config.redis_url, decode_responses=True,
+                                       socket_timeout=5, socket_connect_timeout=2,
+                                       health_check_interval=10)
+        # The subscriber waits for messages indefinitely: no read timeout on its connection.
+        self.sub_redis = aioredis.from_url(config.redis_url, decode_responses=True,
+                                           socket_connect_timeout=2, health_check_interval=10)
+        self.epoch = ""
+        self.reconnects = 0
+        self._epoch_known = False
+        self._script = self.redis.register_script(PUBLISH)
+        self._deliver: Deliver | None = None
+        self._control: Control | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self.on_reconnect: list = []  # callables run after the subscriber came back
+
+    async def start(self, deliver: Deliver, control: Control) -> None:
+        self._deliver, self._control = deliver, control
+        self._listener = asyncio.get_running_loop().create_task(self._listen())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), 5)
+
+    async def _listen(self) -> None:
+        delay = 0.2
+        first = True
+        while True:
+            pubsub = self.sub_redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.keys["channel"], self.keys["control"])
+                self.epoch = await self.redis.get(self.keys["epoch"]) or self.epoch
+                self._connected.set()
+                if not first:
+                    # Every stream is told to resume below; the next epoch seen is adopted as is.
+                    self._epoch_known = False
+                    self.reconnects += 1
+                    log.warning("redis subscriber reconnected")
+                    for hook in self.on_reconnect:
+                        hook()
+                first, delay = False, 0.2
+                async for message in pubsub.listen():
+                    self._handle(message)
+            except (RedisError, OSError) as error:
+                log.warning("redis subscriber lost (%s); retrying in %.1fs", error, delay)
+            finally:
+                self._connected.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _handle(self, message: dict) -> None:
+        if message.get("type") != "message":
+            return
+        if message["channel"] == self.keys["control"]:
+            if self._control is not None:
+                result = self._control(json.loads(message["data"]))
+                if asyncio.iscoroutine(result):
+                    asyncio.get_running_loop().create_task(result)
+            return
+        epoch, seq, payload = message["data"].split(" ", 2)
+        if epoch != self.epoch and self._epoch_known:
+            # Redis lost its log (a restart without persistence): every id before is void.
+            self.epoch = epoch
+            if self._control is not None:
+                self._control({"op": "resync-all"})
+        self.epoch, self._epoch_known = epoch, True
+        event = Event.from_wire({**json.loads(payload), "s": int(seq), "e": epoch})
+        if self._deliver is not None:
+            self._deliver(event)
+
+    async def publish(self, event: Event) -> None:
+        payload = json.dumps({k: v for k, v in event.to_wire().items() if k not in ("s", "e")},
+                             separators=(",", ":"))
+        epoch, seq = await self._script(
+            keys=[self.keys["seq"], self.keys["log"], self.keys["channel"], self.keys["epoch"]],
+            args=[payload, self.config.replay_max_events * 10, _new_epoch()])
+        event.epoch, event.seq = epoch, int(seq)
+        event.encode()
+
+    async def head(self) -> EventId:
+        epoch, seq = await self.redis.mget(self.keys["epoch"], self.keys["seq"])
+        if not epoch:
+            epoch = _new_epoch()
+            if not await self.redis.set(self.keys["epoch"], epoch, nx=True):
+                epoch = await self.redis.get(self.keys["epoch"])
+        return EventId(epoch, int(seq or 0))
+
+    async def replay(self, user_id: int, after: EventId) -> list[Event] | None:
+        head = await self.head()
+        if after.epoch != head.epoch or after.seq > head.seq:
+            return None
+        if after.seq == head.seq:
+            return []
+        first = await self.redis.xrange(self.keys["log"], count=1)
+        if not first or int(first[0][0].split("-")[1]) > after.seq + 1:
+            return None  # trimmed past the client's position: it must resync
+        out: list[Event] = []
+        cursor = f"(0-{after.seq}"
+        while True:
+            batch = await self.redis.xrange(self.keys["log"], min=cursor, max="+", count=1000)
+            for entry_id, fields in batch:
+                data = json.loads(fields["p"])
+                if user_id in data["r"]:
+                    out.append(Event.from_wire({**data, "s": int(entry_id.split("-")[1]),
+                                                "e": head.epoch}))
+            if len(batch) < 1000:
+                return out
+            cursor = f"({batch[-1][0]}"
+
+    async def send_control(self, message: dict[str, object]) -> None:
+        await self.redis.publish(self.keys["control"], json.dumps(message))
+
+    async def healthy(self) -> bool:
+        try:
+            return bool(await self.redis.ping()) and self._connected.is_set()
+        except (RedisError, OSError):
+            return False
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+        await self.redis.aclose()
+        await self.sub_redis.aclose()

@@ -1,0 +1,42 @@
+"""Rate limits shared by every process: a sliding log per key in Redis, checked atomically."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+# KEYS: the key   ARGV: now, window, limit, member
+SLIDING = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return tostring(oldest[2] + ARGV[2] - ARGV[1])
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(ARGV[2] * 1000))
+return false
+"""
+
+
+class RedisLimiter:
+    def __init__(self, broker: Any) -> None:
+        self.redis = broker.redis
+        self.prefix = broker.config.redis_prefix + "limit:"
+        self._script = self.redis.register_script(SLIDING)
+
+    async def hit(self, key: str, limit: int, window: float) -> float | None:
+        try:
+            wait = await self._script(keys=[self.prefix + key],
+                                      args=[time.time(), window, limit, uuid.uuid4().hex])
+        except (RedisError, OSError) as error:
+            # Fail open: a broker outage must not stop people from sending (and losing) text.
+            log.warning("rate limit check skipped, Redis unavailable: %s", error)
+            return None
+        return max(float(wait), 0.001) if wait else None
