@@ -76,6 +76,7 @@ def create_app(config: Config | None = None) -> Quart:
     broker = _make_broker(config)
     hub = Hub(broker, config, metrics)
     kehai = Services(config, hub, _make_limiter(config, broker), metrics)
+    metrics.gauge("kehai_broker_reconnects_total", lambda: getattr(broker, "reconnects", 0))
     app.extensions["kehai"] = kehai
 
     app.jinja_env.add_extension("jinja2.ext.i18n")
@@ -145,9 +146,10 @@ def _register_hooks(app: Quart) -> None:
 
 def _register_blueprints(app: Quart) -> None:
     from app.views import (
-        auth, conversations, dashboard, health, messages, presence, receipts, stream, typing,
+        auth, conversations, dashboard, health, messages, password, presence, receipts, stream,
+        typing,
     )
 
     for module in (auth, conversations, messages, stream, health, presence, dashboard, typing,
-                   receipts):
+                   receipts, password):
         app.register_blueprint(module.bp)

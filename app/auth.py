@@ -68,7 +68,10 @@ async def sign_in(user: User) -> None:
     """Start a fresh session (a new id and CSRF token: no fixation)."""
     old = session.get("sid")
     if old:
+        from app.services import services
+
         await run_db(Session.revoke, old)
+        await services().hub.end_sessions([old])  # a revoked id keeps no stream open
     row = await run_db(Session.start, user)
     session["sid"] = row.id
     session.permanent = True

@@ -66,6 +66,7 @@ class Config:
     login_limit: tuple[int, float] = (10, 180.0)
     typing_limit: tuple[int, float] = (1, 1.0)
     register_limit: tuple[int, float] = (10, 3600.0)
+    stream_limit: tuple[int, float] = (120, 60.0)
     max_body_bytes: int = 64 * 1024
 
     extra: dict[str, object] = field(default_factory=dict)

@@ -40,7 +40,8 @@ class Server:
     """`python run.py` on a free port, as a user would start it."""
 
     def __init__(self, instance: Path, tuning: dict | None = None, env: dict | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, args: list[str] | None = None) -> None:
+        self.args = args or []
         self.instance = instance
         self.tuning = {**FAST, **(tuning or {})}
         self.extra_env = env or {}
@@ -62,7 +63,8 @@ class Server:
         }
         self.instance.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, str(ROOT / "run.py")], cwd=ROOT, env=env,
+            self.proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *self.args],
+                                         cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -29,7 +29,8 @@ async def report() -> tuple[str, int]:
 @bp.get("/settings")
 @login_required
 async def settings() -> str:
-    return await render_template("settings/index.html", saved=request.args.get("saved"))
+    return await render_template("settings/index.html", saved=request.args.get("saved"),
+                                 password_error=None)
 
 
 def _save(user_id: int, show_presence: bool, send_read_receipts: bool) -> None:

@@ -9,6 +9,7 @@ from quart import Blueprint, Response, abort, g, request, session
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from app.i18n import current
+from app.ratelimit import retry_after_header
 from app.i18n import gettext as _
 from app.realtime import kinds
 from app.realtime import sse as framing
@@ -40,6 +41,11 @@ async def sse() -> Response:
         abort(503)
     if hub.streams_of(user.id) >= services().config.max_streams_per_user:
         raise TooManyRequests(_("Too many open tabs. Close one and try again."), retry_after=10)
+    # New streams per minute: generous enough that a resuming tab never meets it.
+    wait = await services().limiter.hit(f"streams:{user.id}", *services().config.stream_limit)
+    if wait is not None:
+        raise TooManyRequests(_("Reconnecting too often. Wait a moment."),
+                              retry_after=int(retry_after_header(wait)))
     try:
         await hub.head()
     except Exception:

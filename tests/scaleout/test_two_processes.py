@@ -171,3 +171,23 @@ async def test_a_redis_restart_resyncs_streams_and_later_messages_still_arrive(
         a.stop()
         b.stop()
         private.stop()
+
+
+async def test_run_py_workers_2_serves_one_port_and_stops_together(tmp_path, pg_url, redis_prefix,
+                                                                   listen):
+    from tests.scaleout.conftest import REDIS_URL
+    from tests.support import Server
+
+    env = {"KEHAI_DATABASE_URL": pg_url, "KEHAI_REDIS_URL": REDIS_URL,
+           "KEHAI_REDIS_PREFIX": redis_prefix}
+    server = Server(tmp_path / "w", env=env, args=["--workers", "2"]).start()
+    try:
+        alice, bob = Person(server.url, "alice"), Person(server.url, "bob")
+        cid = alice.start_direct("bob")
+        streams = [await listen(bob) for _ in range(4)]  # spread over both workers
+        alice.send(cid, "to every worker")
+        for stream in streams:
+            await stream.wait_text("to every worker")
+    finally:
+        took = await asyncio.to_thread(server.stop)
+    assert took < 5

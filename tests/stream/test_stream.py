@@ -160,3 +160,25 @@ async def test_sigterm_ends_open_streams_promptly(tmp_path, listen):
     assert took < 2, f"shutdown took {took:.1f}s"
     for s in streams:
         await asyncio.wait_for(s.ended.wait(), 2)
+
+
+async def test_changing_the_password_signs_out_other_sessions_and_closes_their_streams(
+        server: Server, listen):
+    laptop = Person(server.url, "alice", password="first password 1")
+    phone = Person(server.url, "alice", password="first password 1", register=False)
+    assert phone.login().status_code == 303
+    phone_stream = await listen(phone)
+    laptop_stream = await listen(laptop)
+    r = laptop.post("/settings/password", {"current_password": "wrong one 123",
+                                           "new_password": "second password 2"}, htmx=False)
+    assert r.status_code == 422
+    r = laptop.post("/settings/password", {"current_password": "first password 1",
+                                           "new_password": "second password 2"}, htmx=False)
+    assert r.status_code == 303
+    await asyncio.wait_for(phone_stream.ended.wait(), 5)
+    assert phone_stream.events[-1].event == "close"
+    assert phone.http.get("/").status_code == 302  # signed out
+    assert laptop.http.get("/").status_code == 200  # this browser stays signed in
+    # the laptop's old session id was rotated too: its stream ends; the next page opens a new one
+    await asyncio.wait_for(laptop_stream.ended.wait(), 5)
+    assert (await listen(laptop)).status == 200
