@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from app.services import Services
 
 log = logging.getLogger(__name__)
+TYPING_BATCH_S = 0.05  # changes within this window go out together
 
 
 def _members_and_names(conversation_id: int) -> tuple[list[int], dict[int, str], str]:
@@ -39,6 +40,8 @@ class TypingTracker:
         self.typing: dict[int, dict[int, asyncio.TimerHandle]] = {}  # conv -> user -> expiry
         self.titles: dict[int, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pending: set[int] = set()  # conversations with a broadcast due
+        self._views: dict[int, dict[int, tuple[str, ...]]] = {}  # what each member last got
 
     def start(self, conversation_id: int, user_id: int) -> bool:
         """Start or refresh; True when this began a new indicator (an event goes out)."""
@@ -79,33 +82,52 @@ class TypingTracker:
         return None
 
     def _changed(self, conversation_id: int, user_id: int, kind: str) -> None:
-        typists = list(self.typing.get(conversation_id, {}))
-        task = asyncio.get_running_loop().create_task(
-            self._broadcast(conversation_id, typists, kind, user_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
         announcer = self.kehai.extras.get("announcer")
         if announcer is not None:
             announcer.row_changed(user_id)
+        if conversation_id not in self._pending:
+            self._pending.add(conversation_id)
+            asyncio.get_running_loop().call_later(TYPING_BATCH_S, self._flush, conversation_id)
 
-    async def _broadcast(self, conversation_id: int, typists: list[int], kind: str,
-                         actor: int) -> None:
+    def _flush(self, conversation_id: int) -> None:
+        self._pending.discard(conversation_id)
+        task = asyncio.get_running_loop().create_task(self._broadcast(conversation_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _broadcast(self, conversation_id: int) -> None:
+        """Send each member what they should now read, only if it changed for them.
+
+        A member's view is everyone typing except themselves (never "you are typing");
+        from three names on it is "several people", so a typing storm costs a handful of
+        renders and, once everyone reads "several", no events at all.
+        """
         try:
             members, names, title = await run_db(_members_and_names, conversation_id)
             self.titles[conversation_id] = title
-            # One render for everyone who is not typing, one per typist without themselves.
-            # The actor's own view never showed them, so a change of theirs is not sent back.
-            audiences: dict[int | None, list[int]] = {
-                None: [m for m in members if m not in typists and m != actor]}
-            audiences.update({t: [t] for t in typists if t in members and t != actor})
-            for me, recipients in audiences.items():
-                shown = [names[t] for t in typists if t != me and t in names]
+            typists = [t for t in self.typing.get(conversation_id, {}) if t in names]
+            sent = self._views.setdefault(conversation_id, {})
+            groups: dict[tuple[str, ...], list[int]] = {}
+            grew: dict[tuple[str, ...], bool] = {}
+            for member in members:
+                shown = [names[t] for t in typists if t != member]
+                key = tuple(shown) if len(shown) < 3 else ("*",)
+                before = sent.get(member, ())
+                if key == before:
+                    continue
+                sent[member] = key
+                groups.setdefault(key, []).append(member)
+                grew[key] = len(key) > len(before) or key == ("*",) and before != ("*",)
+            for key, recipients in groups.items():
+                kind = kinds.TYPING_START if grew[key] and key else kinds.TYPING_STOP
                 async with self.app.app_context():
                     html = await render_each_language(
                         "typing/_event.html", kind=kind, conversation_id=conversation_id,
-                        names=shown)
+                        names=list(key) if key != ("*",) else ["", "", ""])
                 await self.kehai.hub.publish(kind, recipients, html,
                                              coalesce_key=f"typing:{conversation_id}")
+            if not typists:
+                self._views.pop(conversation_id, None)
         except Exception:
             log.exception("typing broadcast failed for conversation %s", conversation_id)
 

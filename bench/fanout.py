@@ -171,26 +171,36 @@ def seed(instance: Path, n: int, secret_key: str) -> dict[str, Any]:
     sessions: list[tuple[str, str]] = []  # (sid, csrf) by user index
     with database.connection_context(), database.atomic():
         users = [
-            {"username": f"bench{i:05d}", "display_name": f"Bench {i:05d}",
-             "password_hash": shared_hash, "role": "member", "created": now}
+            {
+                "username": f"bench{i:05d}",
+                "display_name": f"Bench {i:05d}",
+                "password_hash": shared_hash,
+                "role": "member",
+                "created": now,
+            }
             for i in range(n)
         ]
         for start in range(0, n, batch):
-            User.insert_many(users[start:start + batch]).execute()
-        ids = [u.id for u in User.select(User.id).where(User.username.startswith("bench"))
-               .order_by(User.username)]
-        conversation = Conversation.create(kind=GROUP, title=f"Fan-out {n}", created=now,
-                                           last_activity=now)
+            User.insert_many(users[start : start + batch]).execute()
+        ids = [
+            u.id
+            for u in User.select(User.id)
+            .where(User.username.startswith("bench"))
+            .order_by(User.username)
+        ]
+        conversation = Conversation.create(
+            kind=GROUP, title=f"Fan-out {n}", created=now, last_activity=now
+        )
         members = [{"user": uid, "conversation": conversation.id, "joined": now} for uid in ids]
         for start in range(0, n, batch):
-            Membership.insert_many(members[start:start + batch]).execute()
+            Membership.insert_many(members[start : start + batch]).execute()
         rows = []
         for uid in ids:
             sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             sessions.append((sid, csrf))
             rows.append({"id": sid, "user": uid, "created": now})
         for start in range(0, n, batch):
-            Session.insert_many(rows[start:start + batch]).execute()
+            Session.insert_many(rows[start : start + batch]).execute()
     db.shutdown()
 
     # The cookie Quart itself would set: itsdangerous URLSafeTimedSerializer, same salt,
@@ -199,10 +209,15 @@ def seed(instance: Path, n: int, secret_key: str) -> dict[str, Any]:
     quart_app.config["SECRET_KEY"] = secret_key
     signer = SecureCookieSessionInterface().get_signing_serializer(quart_app)
     assert signer is not None
-    cookies = [signer.dumps({"sid": sid, "csrf": csrf, "_permanent": True})
-               for sid, csrf in sessions]
-    return {"conversation_id": conversation.id, "user_ids": ids, "cookies": cookies,
-            "csrf": [c for _, c in sessions]}
+    cookies = [
+        signer.dumps({"sid": sid, "csrf": csrf, "_permanent": True}) for sid, csrf in sessions
+    ]
+    return {
+        "conversation_id": conversation.id,
+        "user_ids": ids,
+        "cookies": cookies,
+        "csrf": [c for _, c in sessions],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,8 +231,19 @@ class HttpStatus(Exception):
 
 
 class Stream:
-    __slots__ = ("cookie", "first_at", "idx", "last_id", "last_msg", "need", "raw", "seen", "skip",
-                 "sse", "started_at")
+    __slots__ = (
+        "cookie",
+        "first_at",
+        "idx",
+        "last_id",
+        "last_msg",
+        "need",
+        "raw",
+        "seen",
+        "skip",
+        "sse",
+        "started_at",
+    )
 
     def __init__(self, idx: int, cookie: str) -> None:
         self.idx = idx
@@ -259,7 +285,7 @@ class Stream:
                 self.need = size
                 continue
             k = min(self.need, n - pos)
-            out.append(buf[pos:pos + k])
+            out.append(buf[pos : pos + k])
             pos += k
             self.need -= k
             if self.need == 0:
@@ -270,8 +296,14 @@ class Stream:
 class Client:
     """Holds a slice of the streams; reports stats to the parent over a pipe."""
 
-    def __init__(self, pipe: Any, host: str, port: int, cookies: list[tuple[int, str]],
-                 connect_concurrency: int) -> None:
+    def __init__(
+        self,
+        pipe: Any,
+        host: str,
+        port: int,
+        cookies: list[tuple[int, str]],
+        connect_concurrency: int,
+    ) -> None:
         self.pipe = pipe
         self.host = host
         self.port = port
@@ -296,13 +328,23 @@ class Client:
                 self.tasks = [loop.create_task(self.hold(s)) for s in self.streams]
                 reporter = loop.create_task(self.report())
             elif cmd == "collect":
-                self.pipe.send(("result", {
-                    "recv": self.recv,
-                    "connect": [s.first_at - s.started_at for s in self.streams
-                                if s.first_at is not None],
-                    "first_at": [s.first_at for s in self.streams if s.first_at is not None],
-                    "stats": self.snapshot(),
-                }))
+                self.pipe.send(
+                    (
+                        "result",
+                        {
+                            "recv": self.recv,
+                            "connect": [
+                                s.first_at - s.started_at
+                                for s in self.streams
+                                if s.first_at is not None
+                            ],
+                            "first_at": [
+                                s.first_at for s in self.streams if s.first_at is not None
+                            ],
+                            "stats": self.snapshot(),
+                        },
+                    )
+                )
             elif cmd == "stop":
                 self.stopping = True
                 if reporter is not None:
@@ -345,8 +387,7 @@ class Client:
             if s.first_at is None:
                 s.started_at = time.monotonic()
             try:
-                reader, writer = await asyncio.open_connection(self.host, self.port,
-                                                               limit=1 << 20)
+                reader, writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
                 self.writers.add(writer)
                 writer.write(self.request(s))
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -380,8 +421,12 @@ class Client:
                 raise
             except HttpStatus as exc:
                 errors[f"HTTP {exc.status}"] += 1
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                    ValueError) as exc:
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                ValueError,
+            ) as exc:
                 if not self.stopping:
                     errors[type(exc).__name__] += 1
             finally:
@@ -403,8 +448,8 @@ class Client:
         if cut < 0:
             s.sse = sse
             return False
-        complete = sse[:cut + 2]
-        s.sse = sse[cut + 2:]
+        complete = sse[: cut + 2]
+        s.sse = sse[cut + 2 :]
         stats = self.stats
         events = complete.count(b"\n\n")
         if b": ping" in complete:
@@ -415,7 +460,7 @@ class Client:
         p = complete.rfind(b"\nid: ")
         start = p + 5 if p >= 0 else (4 if complete.startswith(b"id: ") else -1)
         if start >= 0:
-            s.last_id = complete[start:complete.index(b"\n", start)].decode()
+            s.last_id = complete[start : complete.index(b"\n", start)].decode()
         if b'"resync"' in complete:
             stats["resyncs"] += complete.count(b'data-event="resync"')
         if b'"new-message"' in complete:
@@ -443,12 +488,19 @@ class Client:
         return False
 
 
-def client_main(pipe: Any, host: str, port: int, cookies: list[tuple[int, str]],
-                connect_concurrency: int, fd_limit: int) -> None:
+def client_main(
+    pipe: Any,
+    host: str,
+    port: int,
+    cookies: list[tuple[int, str]],
+    connect_concurrency: int,
+    fd_limit: int,
+) -> None:
     raise_fd_limit(fd_limit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass
@@ -460,8 +512,15 @@ def client_main(pipe: Any, host: str, port: int, cookies: list[tuple[int, str]],
 
 
 class ServerProcess:
-    def __init__(self, instance: Path, port: int, workers: int, tuning: dict[str, Any],
-                 secret_key: str, log: Path) -> None:
+    def __init__(
+        self,
+        instance: Path,
+        port: int,
+        workers: int,
+        tuning: dict[str, Any],
+        secret_key: str,
+        log: Path,
+    ) -> None:
         self.instance = instance
         self.port = port
         self.workers = workers
@@ -495,13 +554,17 @@ class ServerProcess:
         else:
             env.pop("KEHAI_REDIS_URL", None)
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(self.failure(f"the server exited with status "
-                                              f"{self.proc.returncode} while starting"))
+                raise SystemExit(
+                    self.failure(
+                        f"the server exited with status {self.proc.returncode} while starting"
+                    )
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return
@@ -513,8 +576,10 @@ class ServerProcess:
         tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
         hint = ""
         if self.workers > 1:
-            hint = ("\n(--workers > 1 needs multi-process serving and the Redis broker "
-                    "in the app; see the log above.)")
+            hint = (
+                "\n(--workers > 1 needs multi-process serving and the Redis broker "
+                "in the app; see the log above.)"
+            )
         return f"fanout: {what}.\n--- {self.log} (tail) ---\n{tail}--- end of log ---{hint}"
 
     @property
@@ -554,9 +619,23 @@ class Profiler:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         out = self.out_dir / f"{phase}.txt"
         self.proc = subprocess.Popen(
-            [self.exe, "record", "-p", str(self.pid), "-r", "40", "-f", "raw", "-o", str(out),
-             "--threads", "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.exe,
+                "record",
+                "-p",
+                str(self.pid),
+                "-r",
+                "40",
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                "--threads",
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -574,13 +653,21 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.n = args.streams
-        self.result: dict[str, Any] = {"app_root": str(ROOT), "streams": self.n, "messages": args.messages,
-                                        "rate": args.rate, "workers": args.workers,
-                                        "client_procs": args.client_procs}
+        self.result: dict[str, Any] = {
+            "app_root": str(ROOT),
+            "streams": self.n,
+            "messages": args.messages,
+            "rate": args.rate,
+            "workers": args.workers,
+            "client_procs": args.client_procs,
+        }
         self.pipes: list[Any] = []
         self.procs: list[Any] = []
         self.stats: list[dict[str, Any]] = []
         self.results: list[dict[str, Any] | None] = []
+        self.server: ServerProcess | None = None
+        self.profiler: Profiler | None = None
+        self.log_path = Path()
 
     def log(self, text: str) -> None:
         if not self.args.quiet:
@@ -595,9 +682,12 @@ class Bench:
         for j in range(k):
             parent_end, child_end = ctx.Pipe()
             part = [(i, cookies[i]) for i in range(j, self.n, k)]
-            proc = ctx.Process(target=client_main, name=f"fanout-client-{j}",
-                               args=(child_end, host, port, part, per_proc, fd_limit),
-                               daemon=True)
+            proc = ctx.Process(
+                target=client_main,
+                name=f"fanout-client-{j}",
+                args=(child_end, host, port, part, per_proc, fd_limit),
+                daemon=True,
+            )
             proc.start()
             child_end.close()
             self.pipes.append(parent_end)
@@ -629,8 +719,11 @@ class Bench:
         return dict(out)
 
     def phase_begin(self) -> tuple[float, float, float]:
-        return (cpu_seconds(process_tree(self.server.pid)), cpu_seconds(self.client_pids()),
-                machine_busy())
+        return (
+            cpu_seconds(process_tree(self.server.pid)),
+            cpu_seconds(self.client_pids()),
+            machine_busy(),
+        )
 
     def phase_end(self, name: str, began: tuple[float, float, float]) -> None:
         """CPU used by the server, the clients and everything else on the machine."""
@@ -649,9 +742,10 @@ class Bench:
             with contextlib.suppress(OSError):
                 pipe.send(cmd)
 
-    async def wait_for(self, predicate: Any, timeout: float, every: float = 0.25,
-                       progress: Any = None) -> bool:
-        deadline = time.monotonic() + timeout
+    async def wait_for(
+        self, predicate: Any, limit_s: float, every: float = 0.25, progress: Any = None
+    ) -> bool:
+        deadline = time.monotonic() + limit_s
         last_print = 0.0
         while time.monotonic() < deadline:
             self.pump()
@@ -668,37 +762,43 @@ class Bench:
 
     # -- phases ----------------------------------------------------------------------------
 
-    async def run(self) -> dict[str, Any]:
-        import httpx
-
+    def prepare(self) -> tuple[dict[str, Any], int]:
+        """Raise the fd limit, seed a fresh instance, start the server (blocking setup)."""
         args = self.args
         fd_needed = self.n + 4096
         fd_limit = raise_fd_limit(fd_needed)
         self.result["fd_limit"] = fd_limit
         if fd_limit < fd_needed - 3000:
-            raise SystemExit(f"fanout: the open-file limit is {fd_limit}, too low for "
-                             f"{self.n} streams; raise it (ulimit -n {fd_needed}).")
+            raise SystemExit(
+                f"fanout: the open-file limit is {fd_limit}, too low for "
+                f"{self.n} streams; raise it (ulimit -n {fd_needed})."
+            )
 
         if args.instance:
             instance = Path(args.instance).resolve()
             if (instance / "kehai.sqlite3").exists():
-                raise SystemExit(f"fanout: {instance} already holds a database; "
-                                 "pass an empty directory")
+                raise SystemExit(
+                    f"fanout: {instance} already holds a database; pass an empty directory"
+                )
             instance.mkdir(parents=True, exist_ok=True)
         else:
             instance = Path(tempfile.mkdtemp(prefix=f"kehai-fanout-{self.n}-"))
         self.instance = instance
-        log_path = Path(args.server_log).resolve() if args.server_log else instance / "server.log"
+        self.log_path = (
+            Path(args.server_log).resolve() if args.server_log else instance / "server.log"
+        )
         self.result["instance"] = str(instance)
-        self.result["server_log"] = str(log_path)
+        self.result["server_log"] = str(self.log_path)
 
         secret_key = secrets.token_urlsafe(48)
         t = time.monotonic()
         seeded = seed(instance, self.n, secret_key)
         self.result["seed_s"] = time.monotonic() - t
-        self.result["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
-        self.log(f"seeded {self.n} users, conversation {seeded['conversation_id']}, "
-                 f"in {self.result['seed_s']:.1f} s ({instance})")
+        self.result["loadavg_start"] = Path("/proc/loadavg").read_text().split()[:3]
+        self.log(
+            f"seeded {self.n} users, conversation {seeded['conversation_id']}, "
+            f"in {self.result['seed_s']:.1f} s ({instance})"
+        )
 
         tuning = {
             "max_streams_per_user": 10,
@@ -706,31 +806,39 @@ class Bench:
             **json.loads(args.tuning or "{}"),
         }
         self.result["tuning"] = tuning
-        self.server = ServerProcess(instance, args.port or free_port(), args.workers, tuning,
-                                    secret_key, log_path)
+        self.server = ServerProcess(
+            instance, args.port or free_port(), args.workers, tuning, secret_key, self.log_path
+        )
         self.server.start()
-        self.log(f"server pid {self.server.pid} on {self.server.url}; log {log_path}")
-        profiler = Profiler(Path(args.profile).resolve() if args.profile else None,
-                            self.server.pid)
-        try:
-            return await self._run(seeded, fd_limit, profiler, httpx)
-        finally:
-            profiler.stop()
-            self.broadcast("stop")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
-                self.pump()
-                await asyncio.sleep(0.1)
-            for p in self.procs:
-                if p.is_alive():
-                    p.kill()
-            self.result["server_exit_s"] = self.server.stop()
-            self.result["server_log_errors"] = scan_log(log_path)
-            self.result["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+        self.log(f"server pid {self.server.pid} on {self.server.url}; log {self.log_path}")
+        self.profiler = Profiler(
+            Path(args.profile).resolve() if args.profile else None, self.server.pid
+        )
+        return seeded, fd_limit
 
-    async def _run(self, seeded: dict[str, Any], fd_limit: int, profiler: Profiler,
-                   httpx: Any) -> dict[str, Any]:
-        args, n, server = self.args, self.n, self.server
+    def teardown(self) -> None:
+        """Stop the profiler, the clients and the server; look through the server log."""
+        if self.profiler is not None:
+            self.profiler.stop()
+        self.broadcast("stop")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
+            self.pump()
+            time.sleep(0.1)
+        for p in self.procs:
+            if p.is_alive():
+                p.kill()
+        if self.server is not None:
+            self.result["server_exit_s"] = self.server.stop()
+            self.result["server_log_errors"] = scan_log(self.log_path)
+        self.result["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+
+    async def measure(self, seeded: dict[str, Any], fd_limit: int) -> dict[str, Any]:
+        """Connect, settle, send, collect."""
+        import httpx
+
+        args, n, server, profiler = self.args, self.n, self.server, self.profiler
+        assert server is not None and profiler is not None
         conv = seeded["conversation_id"]
         sender_cookie, sender_csrf = seeded["cookies"][0], seeded["csrf"][0]
 
@@ -739,9 +847,11 @@ class Bench:
             r = await http.get("/", cookies={"kehai_session": sender_cookie})
             meta = CSRF_META.search(r.text)
             if r.status_code != 200 or not meta or meta.group(1) != sender_csrf:
-                raise SystemExit(f"fanout: the minted session cookie was refused "
-                                 f"(GET / -> {r.status_code}, csrf match: "
-                                 f"{bool(meta and meta.group(1) == sender_csrf)})")
+                raise SystemExit(
+                    f"fanout: the minted session cookie was refused "
+                    f"(GET / -> {r.status_code}, csrf match: "
+                    f"{bool(meta and meta.group(1) == sender_csrf)})"
+                )
             self.log("minted cookie accepted (GET / -> 200 with our CSRF token)")
 
         await asyncio.sleep(0.5)
@@ -755,28 +865,39 @@ class Bench:
         t_connect = time.monotonic()
         self.broadcast("connect")
         ok = await self.wait_for(
-            lambda: self.total("opened") >= n, args.connect_timeout,
-            progress=lambda: (f"connecting: {self.total('opened')}/{n} open, "
-                              f"frames {self.total('frames'):,}, errors {self.errors()}, "
-                              f"server RSS {mib(rss_bytes(server.pid))}"))
+            lambda: self.total("opened") >= n,
+            args.connect_timeout,
+            progress=lambda: (
+                f"connecting: {self.total('opened')}/{n} open, "
+                f"frames {self.total('frames'):,}, errors {self.errors()}, "
+                f"server RSS {mib(rss_bytes(server.pid))}"
+            ),
+        )
         connect_wall = time.monotonic() - t_connect
         opened = self.total("opened")
         rss_open = rss_bytes(server.pid) if server.alive() else 0
-        self.result.update({
-            "connect_s": connect_wall, "opened": opened,
-            "connect_errors": self.errors(),
-            "server_rss_after_open": rss_open,
-            "server_mem_per_stream": (rss_open - rss_before) / max(opened, 1),
-            "frames_during_connect": self.total("frames"),
-        })
+        self.result.update(
+            {
+                "connect_s": connect_wall,
+                "opened": opened,
+                "connect_errors": self.errors(),
+                "server_rss_after_open": rss_open,
+                "server_mem_per_stream": (rss_open - rss_before) / max(opened, 1),
+                "frames_during_connect": self.total("frames"),
+            }
+        )
         self.phase_end("connect", began)
-        self.log(f"{opened}/{n} streams open in {connect_wall:.1f} s; server RSS "
-                 f"{mib(rss_before)} -> {mib(rss_open)} "
-                 f"({(rss_open - rss_before) / max(opened, 1) / 1024:.1f} KiB/stream)")
+        self.log(
+            f"{opened}/{n} streams open in {connect_wall:.1f} s; server RSS "
+            f"{mib(rss_before)} -> {mib(rss_open)} "
+            f"({(rss_open - rss_before) / max(opened, 1) / 1024:.1f} KiB/stream)"
+        )
         if not server.alive():
             raise ServerDied(self, "while the streams were opening")
         if not ok:
-            self.result["note"] = f"only {opened}/{n} streams opened within {args.connect_timeout} s"
+            self.result["note"] = (
+                f"only {opened}/{n} streams opened within {args.connect_timeout} s"
+            )
             self.log(self.result["note"])
 
         # --- settle: N people came online, each announced to N-1 others --------------------
@@ -807,21 +928,28 @@ class Bench:
                 break
             if now - last_print >= 5:
                 last_print = now
-                self.log(f"settling: {frames:,} frames received, server CPU {busy:.0%}, "
-                         f"RSS {mib(rss_bytes(server.pid))}")
+                self.log(
+                    f"settling: {frames:,} frames received, server CPU {busy:.0%}, "
+                    f"RSS {mib(rss_bytes(server.pid))}"
+                )
         settle_s = time.monotonic() - t_settle - (args.settle_quiet if settled else 0)
         rss_settled = rss_bytes(server.pid)
         self.phase_end("settle", began)
-        self.result.update({
-            "settle_s": settle_s, "settled": settled,
-            "presence_frames": self.total("frames") - self.total("resyncs"),
-            "server_rss_settled": rss_settled,
-            "server_mem_per_stream_settled": (rss_settled - rss_before) / max(opened, 1),
-            "reconnects_before_send": self.total("reconnects"),
-        })
-        self.log(f"settled={settled} after {settle_s:.1f} s: {self.result['presence_frames']:,} "
-                 f"presence frames, server RSS {mib(rss_settled)}, still open "
-                 f"{self.total('open_now')}")
+        self.result.update(
+            {
+                "settle_s": settle_s,
+                "settled": settled,
+                "presence_frames": self.total("frames") - self.total("resyncs"),
+                "server_rss_settled": rss_settled,
+                "server_mem_per_stream_settled": (rss_settled - rss_before) / max(opened, 1),
+                "reconnects_before_send": self.total("reconnects"),
+            }
+        )
+        self.log(
+            f"settled={settled} after {settle_s:.1f} s: {self.result['presence_frames']:,} "
+            f"presence frames, server RSS {mib(rss_settled)}, still open "
+            f"{self.total('open_now')}"
+        )
 
         # --- send ---------------------------------------------------------------------------
         frames0 = self.total("frames")
@@ -833,18 +961,23 @@ class Bench:
         profiler.start("send")
         limits = httpx.Limits(max_connections=args.concurrency + 4)
         async with httpx.AsyncClient(
-            base_url=server.url, timeout=120, limits=limits,
+            base_url=server.url,
+            timeout=120,
+            limits=limits,
             cookies={"kehai_session": sender_cookie},
-            headers={"X-CSRF-Token": sender_csrf, "HX-Request": "true",
-                     "Accept-Language": "en"},
+            headers={"X-CSRF-Token": sender_csrf, "HX-Request": "true", "Accept-Language": "en"},
         ) as http:
 
             async def post(i: int) -> None:
                 t0 = time.monotonic()
                 try:
-                    r = await http.post(f"/c/{conv}/messages",
-                                        data={"body": f"fan-out message {i} " + "x" * args.body,
-                                              "client_id": f"bench-{i}"})
+                    r = await http.post(
+                        f"/c/{conv}/messages",
+                        data={
+                            "body": f"fan-out message {i} " + "x" * args.body,
+                            "client_id": f"bench-{i}",
+                        },
+                    )
                 except httpx.HTTPError as exc:
                     statuses[-1] += 1
                     self.log(f"POST {i} failed: {exc!r}")
@@ -878,8 +1011,10 @@ class Bench:
             send_wall = time.monotonic() - t_send
 
         expected = n * len(send_at)
-        self.log(f"sent {len(send_at)}/{args.messages} messages in {send_wall:.2f} s "
-                 f"(statuses {dict(statuses)}); waiting for {expected:,} deliveries")
+        self.log(
+            f"sent {len(send_at)}/{args.messages} messages in {send_wall:.2f} s "
+            f"(statuses {dict(statuses)}); waiting for {expected:,} deliveries"
+        )
         best = [self.total("deliveries") - deliveries0, time.monotonic()]
 
         def all_in() -> bool:
@@ -888,20 +1023,27 @@ class Bench:
                 best[0], best[1] = got, time.monotonic()
             return got >= expected or time.monotonic() - best[1] > args.deliver_timeout
 
-        await self.wait_for(all_in, 24 * 3600,
-                            progress=lambda: (f"delivering: {self.total('deliveries') - deliveries0:,}"
-                                              f"/{expected:,}, server RSS "
-                                              f"{mib(rss_bytes(server.pid))}"))
+        await self.wait_for(
+            all_in,
+            24 * 3600,
+            progress=lambda: (
+                f"delivering: {self.total('deliveries') - deliveries0:,}"
+                f"/{expected:,}, server RSS "
+                f"{mib(rss_bytes(server.pid))}"
+            ),
+        )
         profiler.stop()
         if not server.alive():
             raise ServerDied(self, "while the messages were being delivered")
         self.phase_end("send", began)
-        self.result.update({
-            "server_rss_after_send": rss_bytes(server.pid),
-            "server_rss_peak": hwm_bytes(server.pid),
-            "other_frames_during_send": (self.total("frames") - frames0)
-            - (self.total("deliveries") - deliveries0),
-        })
+        self.result.update(
+            {
+                "server_rss_after_send": rss_bytes(server.pid),
+                "server_rss_peak": hwm_bytes(server.pid),
+                "other_frames_during_send": (self.total("frames") - frames0)
+                - (self.total("deliveries") - deliveries0),
+            }
+        )
 
         # --- collect ------------------------------------------------------------------------
         self.broadcast("collect")
@@ -925,8 +1067,14 @@ class Bench:
                 latencies.extend(t - t0 for t in times)
                 completion.append(max(times) - t0)
                 last_recv = max(last_recv, max(times))
-                per_message.append([mid, round(t0 - first_send, 4),
-                                    round(min(times) - t0, 4), round(max(times) - t0, 4)])
+                per_message.append(
+                    [
+                        mid,
+                        round(t0 - first_send, 4),
+                        round(min(times) - t0, 4),
+                        round(max(times) - t0, 4),
+                    ]
+                )
         latencies.sort()
         completion.sort()
         post_lat.sort()
@@ -936,29 +1084,36 @@ class Bench:
         with contextlib.suppress(Exception):
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
                 metrics = parse_metrics((await http.get("/metrics")).text)
-        self.result.update({
-            "sent": len(send_at), "post_statuses": dict(statuses), "send_wall_s": send_wall,
-            "expected_deliveries": expected, "deliveries": len(latencies),
-            "missing_deliveries": missing,
-            "duplicates": self.total("duplicates"),
-            "out_of_order": self.total("out_of_order"),
-            "reconnects": self.total("reconnects"),
-            "ended_by_server": self.total("ended_by_server"),
-            "errors": self.errors(),
-            "latency_p50_s": percentile(latencies, 0.50),
-            "latency_p99_s": percentile(latencies, 0.99),
-            "latency_max_s": latencies[-1] if latencies else float("nan"),
-            "fanout_complete_p50_s": percentile(completion, 0.50),
-            "fanout_complete_p99_s": percentile(completion, 0.99),
-            "post_p50_s": percentile(post_lat, 0.50),
-            "post_p99_s": percentile(post_lat, 0.99),
-            "delivery_span_s": span,
-            "deliveries_per_s": len(latencies) / span if span and span == span else float("nan"),
-            "connect_p50_s": percentile(connect_lat, 0.50),
-            "connect_p99_s": percentile(connect_lat, 0.99),
-            "server_metrics": metrics,
-            "per_message": per_message,
-        })
+        self.result.update(
+            {
+                "sent": len(send_at),
+                "post_statuses": dict(statuses),
+                "send_wall_s": send_wall,
+                "expected_deliveries": expected,
+                "deliveries": len(latencies),
+                "missing_deliveries": missing,
+                "duplicates": self.total("duplicates"),
+                "out_of_order": self.total("out_of_order"),
+                "reconnects": self.total("reconnects"),
+                "ended_by_server": self.total("ended_by_server"),
+                "errors": self.errors(),
+                "latency_p50_s": percentile(latencies, 0.50),
+                "latency_p99_s": percentile(latencies, 0.99),
+                "latency_max_s": latencies[-1] if latencies else float("nan"),
+                "fanout_complete_p50_s": percentile(completion, 0.50),
+                "fanout_complete_p99_s": percentile(completion, 0.99),
+                "post_p50_s": percentile(post_lat, 0.50),
+                "post_p99_s": percentile(post_lat, 0.99),
+                "delivery_span_s": span,
+                "deliveries_per_s": len(latencies) / span
+                if span and span == span
+                else float("nan"),
+                "connect_p50_s": percentile(connect_lat, 0.50),
+                "connect_p99_s": percentile(connect_lat, 0.99),
+                "server_metrics": metrics,
+                "per_message": per_message,
+            }
+        )
         return self.result
 
 
@@ -974,10 +1129,16 @@ def scan_log(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     text = path.read_text(errors="replace")
-    errs = [line for line in text.splitlines()
-            if "Traceback" in line or "Error" in line or "error" in line.lower()[:40]]
-    return {"tracebacks": text.count("Traceback"), "error_lines": len(errs),
-            "first_errors": errs[:5]}
+    errs = [
+        line
+        for line in text.splitlines()
+        if "Traceback" in line or "Error" in line or "error" in line.lower()[:40]
+    ]
+    return {
+        "tracebacks": text.count("Traceback"),
+        "error_lines": len(errs),
+        "first_errors": errs[:5],
+    }
 
 
 def parse_metrics(text: str) -> dict[str, float]:
@@ -1003,81 +1164,154 @@ def summary(r: dict[str, Any]) -> str:
         v = r.get(key)
         return "n/a" if v is None or v != v else f"{v:,.2f} s"
 
-    mode = f"steady {r['rate']:g} msg/s" if r["rate"] else f"saturation (concurrency {r.get('concurrency', 1)})"
+    mode = (
+        f"steady {r['rate']:g} msg/s"
+        if r["rate"]
+        else f"saturation (concurrency {r.get('concurrency', 1)})"
+    )
     rows = [
         ("streams (users)", f"{r['streams']:,}  opened {r.get('opened', 0):,}"),
         ("server workers", str(r["workers"])),
         ("messages sent", f"{r.get('sent', 0)}/{r['messages']}  ({mode})"),
         ("connect: all streams open", s("connect_s")),
         ("connect: per stream p50 / p99", f"{ms('connect_p50_s')} / {ms('connect_p99_s')}"),
-        ("presence storm settled in", f"{s('settle_s')}  ({r.get('presence_frames', 0):,} frames"
-                                      f"{'' if r.get('settled') else ', NOT settled'})"),
+        (
+            "presence storm settled in",
+            f"{s('settle_s')}  ({r.get('presence_frames', 0):,} frames"
+            f"{'' if r.get('settled') else ', NOT settled'})",
+        ),
         ("delivery latency p50", ms("latency_p50_s")),
         ("delivery latency p99", ms("latency_p99_s")),
         ("delivery latency max", ms("latency_max_s")),
-        ("whole fan-out done p50 / p99", f"{ms('fanout_complete_p50_s')} / "
-                                         f"{ms('fanout_complete_p99_s')}"),
+        (
+            "whole fan-out done p50 / p99",
+            f"{ms('fanout_complete_p50_s')} / {ms('fanout_complete_p99_s')}",
+        ),
         ("POST /messages p50 / p99", f"{ms('post_p50_s')} / {ms('post_p99_s')}"),
-        ("deliveries", f"{r.get('deliveries', 0):,} of {r.get('expected_deliveries', 0):,}"
-                       f"  (missing {r.get('missing_deliveries', 0):,}, dup {r.get('duplicates', 0)},"
-                       f" out of id order {r.get('out_of_order', 0):,})"),
-        ("deliveries/s", f"{r.get('deliveries_per_s', float('nan')):,.0f}"
-                         f"  over {s('delivery_span_s')}"),
-        ("server memory per stream", f"{r.get('server_mem_per_stream', 0) / 1024:,.1f} KiB"
-                                     f"  (settled: {r.get('server_mem_per_stream_settled', 0) / 1024:,.1f} KiB)"),
-        ("server RSS before/open/settled/end",
-         " / ".join(mib(r.get(k, 0)) for k in ("server_rss_before", "server_rss_after_open",
-                                                "server_rss_settled", "server_rss_after_send"))),
-        ("server CPU connect/settle/send", " / ".join(s(k) for k in (
-            "server_cpu_connect_s", "server_cpu_settle_s", "server_cpu_send_s"))),
-        ("client CPU connect/settle/send", " / ".join(s(k) for k in (
-            "client_cpu_connect_s", "client_cpu_settle_s", "client_cpu_send_s"))),
-        ("other CPU on machine c/s/s", " / ".join(s(k) for k in (
-            "other_cpu_connect_s", "other_cpu_settle_s", "other_cpu_send_s"))
-         + "  (other processes: noise)"),
-        ("reconnects / ended by server", f"{r.get('reconnects', 0)} / {r.get('ended_by_server', 0)}"),
+        (
+            "deliveries",
+            f"{r.get('deliveries', 0):,} of {r.get('expected_deliveries', 0):,}"
+            f"  (missing {r.get('missing_deliveries', 0):,}, dup {r.get('duplicates', 0)},"
+            f" out of id order {r.get('out_of_order', 0):,})",
+        ),
+        (
+            "deliveries/s",
+            f"{r.get('deliveries_per_s', float('nan')):,.0f}  over {s('delivery_span_s')}",
+        ),
+        (
+            "server memory per stream",
+            f"{r.get('server_mem_per_stream', 0) / 1024:,.1f} KiB"
+            f"  (settled: {r.get('server_mem_per_stream_settled', 0) / 1024:,.1f} KiB)",
+        ),
+        (
+            "server RSS before/open/settled/end",
+            " / ".join(
+                mib(r.get(k, 0))
+                for k in (
+                    "server_rss_before",
+                    "server_rss_after_open",
+                    "server_rss_settled",
+                    "server_rss_after_send",
+                )
+            ),
+        ),
+        (
+            "server CPU connect/settle/send",
+            " / ".join(
+                s(k) for k in ("server_cpu_connect_s", "server_cpu_settle_s", "server_cpu_send_s")
+            ),
+        ),
+        (
+            "client CPU connect/settle/send",
+            " / ".join(
+                s(k) for k in ("client_cpu_connect_s", "client_cpu_settle_s", "client_cpu_send_s")
+            ),
+        ),
+        (
+            "other CPU on machine c/s/s",
+            " / ".join(
+                s(k) for k in ("other_cpu_connect_s", "other_cpu_settle_s", "other_cpu_send_s")
+            )
+            + "  (other processes: noise)",
+        ),
+        (
+            "reconnects / ended by server",
+            f"{r.get('reconnects', 0)} / {r.get('ended_by_server', 0)}",
+        ),
         ("client errors", json.dumps(r.get("errors", {})) or "{}"),
-        ("server log", f"{r.get('server_log')}  ({r.get('server_log_errors', {}).get('tracebacks', 0)}"
-                       f" tracebacks)"),
+        (
+            "server log",
+            f"{r.get('server_log')}  ({r.get('server_log_errors', {}).get('tracebacks', 0)}"
+            f" tracebacks)",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     line = "-" * (width + 50)
-    out = [line, f"Kehai fan-out benchmark", line]
+    out = [line, "Kehai fan-out benchmark", line]
     out += [f"{k:<{width}}  {v}" for k, v in rows]
     out.append(line)
     return "\n".join(out)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--streams", type=int, default=1000, help="open streams = users = members")
     p.add_argument("--messages", type=int, default=50, help="messages to POST")
-    p.add_argument("--rate", type=float, default=0,
-                   help="messages per second; 0 = as fast as possible (closed loop)")
-    p.add_argument("--concurrency", type=int, default=1,
-                   help="POSTs in flight at once when --rate 0")
-    p.add_argument("--workers", type=int, default=1,
-                   help="server processes (run.py --workers; > 1 uses Redis)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="messages per second; 0 = as fast as possible (closed loop)",
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=1, help="POSTs in flight at once when --rate 0"
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes (run.py --workers; > 1 uses Redis)"
+    )
     p.add_argument("--json", help="also write the figures to this file")
-    p.add_argument("--client-procs", type=int, default=0,
-                   help="client processes holding the streams (0 = 1, or 2 from 5,000 streams)")
-    p.add_argument("--connect-concurrency", type=int, default=64,
-                   help="streams being opened at once (Hypercorn's listen backlog is 100)")
+    p.add_argument(
+        "--client-procs",
+        type=int,
+        default=0,
+        help="client processes holding the streams (0 = 1, or 2 from 5,000 streams)",
+    )
+    p.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=64,
+        help="streams being opened at once (Hypercorn's listen backlog is 100)",
+    )
     p.add_argument("--connect-timeout", type=float, default=600)
-    p.add_argument("--settle-timeout", type=float, default=600,
-                   help="longest wait for the presence announcements to die down")
-    p.add_argument("--settle-quiet", type=float, default=2.0,
-                   help="settled = no frames and an idle server for this long")
-    p.add_argument("--deliver-timeout", type=float, default=60,
-                   help="give up waiting for deliveries after this long without progress")
+    p.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=600,
+        help="longest wait for the presence announcements to die down",
+    )
+    p.add_argument(
+        "--settle-quiet",
+        type=float,
+        default=2.0,
+        help="settled = no frames and an idle server for this long",
+    )
+    p.add_argument(
+        "--deliver-timeout",
+        type=float,
+        default=60,
+        help="give up waiting for deliveries after this long without progress",
+    )
     p.add_argument("--body", type=int, default=40, help="extra characters per message body")
     p.add_argument("--tuning", help="extra KEHAI_TUNING overrides (JSON)")
     p.add_argument("--instance", help="instance directory (default: a new temp dir)")
     p.add_argument("--server-log", help="server stdout/stderr file (default <instance>/server.log)")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--app-root", help="checkout whose run.py and app/ are benchmarked "
-                   "(default: this repository)")
+    p.add_argument(
+        "--app-root",
+        help="checkout whose run.py and app/ are benchmarked (default: this repository)",
+    )
     p.add_argument("--profile", help="record py-spy profiles of the server into this directory")
     p.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     args = p.parse_args(argv)
@@ -1103,6 +1337,7 @@ def main(argv: list[str] | None = None) -> int:
     use_app_root(args.app_root)
     try:
         import uvloop
+
         uvloop.install()
     except ImportError:
         pass
@@ -1110,7 +1345,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.result["concurrency"] = args.concurrency
     code = 0
     try:
-        result = asyncio.run(bench.run())
+        seeded, fd_limit = bench.prepare()
+        try:
+            result = asyncio.run(bench.measure(seeded, fd_limit))
+        finally:
+            bench.teardown()
     except ServerDied as died:
         result = died.bench.result
         result["failure"] = f"the server process died {died.when}"

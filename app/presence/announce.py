@@ -1,17 +1,24 @@
-"""Tell the right people about presence: contacts get the dot, operators also get the row."""
+"""Tell the right people about presence, in batches: contacts get dots, operators get rows.
+
+Changes are collected for a moment and sent together, grouped by what each recipient may
+see: a thousand people coming online in one big room is one event to each member, not a
+thousand.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from quart import Quart
 
 from app.db import run_db
-from app.models import Membership, User, UserStatus
+from app.models import User, UserStatus
+from app.presence.audience import batch_audience, group_by_view
 from app.presence.rows import Row, last_seen_of, unread_backlog
 from app.presence.tracker import AWAY, OFFLINE, ONLINE, PresenceTracker
 from app.realtime import kinds
@@ -22,16 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 KIND = {ONLINE: kinds.USER_ONLINE, AWAY: kinds.USER_AWAY, OFFLINE: kinds.USER_OFFLINE}
-ROW_THROTTLE_S = 0.5
-
-
-def _audience(user_id: int) -> tuple[User | None, list[int], list[int]]:
-    user = User.get_or_none(User.id == user_id)
-    if user is None:
-        return None, [], []
-    operators = User.operator_ids()
-    contacts = [c for c in Membership.contacts_of(user_id) if c not in operators]
-    return user, contacts, operators
+STATUS_BATCH_S = 0.1
+ROW_BATCH_S = 0.5
 
 
 class Announcer:
@@ -40,8 +39,10 @@ class Announcer:
         self.kehai = kehai
         self.tracker: PresenceTracker | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._dirty_rows: set[int] = set()
-        self._flush_scheduled = False
+        self._statuses: set[int] = set()
+        self._rows: set[int] = set()
+        self._status_flush = False
+        self._row_flush = False
         self._written: dict[int, float] = {}
         self._write_pending: set[int] = set()
 
@@ -52,60 +53,78 @@ class Announcer:
 
     def on_change(self, user_id: int, status: str, changed: bool) -> None:
         if changed:
-            self.spawn(self.announce(user_id, status))
-        else:
-            self.row_changed(user_id)
+            self.announce(user_id)
+        self.row_changed(user_id)
         self.persist(user_id)
+
+    def announce(self, user_id: int) -> None:
+        """Queue a user's current status for their contacts (sent within STATUS_BATCH_S)."""
+        self._statuses.add(user_id)
+        if not self._status_flush:
+            self._status_flush = True
+            asyncio.get_running_loop().call_later(STATUS_BATCH_S, self._flush_statuses)
 
     def row_changed(self, user_id: int) -> None:
         """Operators see stream counts and typing too; bursts collapse into one row update."""
-        self._dirty_rows.add(user_id)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_later(ROW_THROTTLE_S, self._flush_rows)
+        self._rows.add(user_id)
+        if not self._row_flush:
+            self._row_flush = True
+            asyncio.get_running_loop().call_later(ROW_BATCH_S, self._flush_rows)
+
+    def _flush_statuses(self) -> None:
+        self._status_flush = False
+        batch, self._statuses = self._statuses, set()
+        self.spawn(self._send_statuses(sorted(batch)))
 
     def _flush_rows(self) -> None:
-        self._flush_scheduled = False
-        dirty, self._dirty_rows = self._dirty_rows, set()
-        for user_id in dirty:
-            self.spawn(self._publish_row(user_id))
+        self._row_flush = False
+        batch, self._rows = self._rows, set()
+        self.spawn(self._send_rows(sorted(batch)))
 
-    async def announce(self, user_id: int, status: str) -> None:
-        """Tell contacts (dot and status line) and operators (also the row) about a user."""
+    async def _send_statuses(self, changed: list[int]) -> None:
         try:
-            user, contacts, operators = await run_db(_audience, user_id)
-            if user is None:
-                return
-            shown = status if user.show_presence else OFFLINE
-            async with self.app.app_context():
-                html = await render_each_language(
-                    "presence/_event.html", kind=KIND[shown], u=user, status=shown,
-                    last_seen=self._seen(user_id), row=None)
-            await self.kehai.hub.publish(KIND[shown], contacts, html,
-                                         coalesce_key=f"presence:{user_id}")
-            await self._publish_row(user_id, user, operators)
+            users, visible, operators = await run_db(batch_audience, changed)
+            for seen, recipients in group_by_view(visible, set(operators)).items():
+                by_status: dict[str, list[User]] = defaultdict(list)
+                for uid in sorted(seen):
+                    if uid in users:
+                        by_status[self.shown_status(users[uid])].append(users[uid])
+                for status, people in by_status.items():
+                    await self._publish(status, people, recipients)
         except Exception:  # one lost announcement must never take a stream down
-            log.exception("presence announcement failed for user %s", user_id)
+            log.exception("presence announcement failed for %s users", len(changed))
 
-    async def _publish_row(self, user_id: int, user: User | None = None,
-                           operators: list[int] | None = None) -> None:
+    async def _publish(self, status: str, people: list[User], recipients: list[int]) -> None:
+        async with self.app.app_context():
+            html = await render_each_language(
+                "presence/_event.html", kind=KIND[status], people=people, status=status,
+                seen_map={u.id: self._seen(u.id) for u in people}, rows=None)
+        key = f"presence:{people[0].id}" if len(people) == 1 else None
+        await self.kehai.hub.publish(KIND[status], recipients, html, coalesce_key=key)
+
+    async def _send_rows(self, user_ids: list[int]) -> None:
         try:
-            if user is None or operators is None:
-                user, _contacts, operators = await run_db(_audience, user_id)
-            if user is None or not operators:
+            users = await run_db(lambda: list(User.select().where(User.id.in_(user_ids))))
+            operators = await run_db(User.operator_ids)
+            if not operators or not users:
                 return
-            row = await self.row_for(user)
-            async with self.app.app_context():
-                html = await render_each_language(
-                    "presence/_event.html", kind=KIND[self.status_for_dot(user)], u=user,
-                    status=self.status_for_dot(user), last_seen=row.last_seen, row=row,
-                    totals=self.totals())
-            await self.kehai.hub.publish(KIND[self.status_for_dot(user)], operators, html,
-                                         coalesce_key=f"row:{user_id}")
+            unread = await run_db(unread_backlog, user_ids)
+            seen = await run_db(last_seen_of, user_ids)
+            for user in users:
+                row = await self.row_for(user, unread.get(user.id, 0), seen.get(user.id))
+                status = self.shown_status(user)
+                async with self.app.app_context():
+                    html = await render_each_language(
+                        "presence/_event.html", kind=KIND[status], people=[user],
+                        status=status, seen_map={user.id: row.last_seen}, rows=[row],
+                        totals=self.totals())
+                await self.kehai.hub.publish(KIND[status], operators, html,
+                                             coalesce_key=f"row:{user.id}")
         except Exception:
-            log.exception("dashboard row update failed for user %s", user_id)
+            log.exception("dashboard row update failed")
 
-    def status_for_dot(self, user: User) -> str:
+    def shown_status(self, user: User) -> str:
+        """What others may see: hidden users look offline."""
         assert self.tracker is not None
         return self.tracker.status_of(user.id) if user.show_presence else OFFLINE
 
@@ -157,3 +176,6 @@ class Announcer:
             await run_db(UserStatus.record, user_id, online, self._seen(user_id))
         except Exception:
             log.exception("could not record status of user %s", user_id)
+
+
+__all__ = ["AWAY", "KIND", "Announcer"]

@@ -48,7 +48,5 @@ async def save_settings() -> WResponse:
     await run_db(_save, g.user.id, show, receipts)
     if was_shown != show:
         # Others see the change at once: as offline when hidden, as they are when shown again.
-        announcer = services().extras["announcer"]
-        tracker = services().extras["presence"]
-        announcer.spawn(announcer.announce(g.user.id, tracker.status_of(g.user.id)))
+        services().extras["announcer"].announce(g.user.id)
     return redirect(url_for("presence.settings", saved=1), 303)
