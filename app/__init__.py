@@ -146,7 +146,15 @@ def _register_hooks(app: Quart) -> None:
 
 def _register_blueprints(app: Quart) -> None:
     from app.views import (
-        auth, conversations, dashboard, health, messages, password, presence, receipts, stream,
+        auth,
+        conversations,
+        dashboard,
+        health,
+        messages,
+        password,
+        presence,
+        receipts,
+        stream,
         typing,
     )
 

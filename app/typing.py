@@ -117,7 +117,7 @@ class TypingTracker:
                     continue
                 sent[member] = key
                 groups.setdefault(key, []).append(member)
-                grew[key] = len(key) > len(before) or key == ("*",) and before != ("*",)
+                grew[key] = len(key) > len(before) or (key == ("*",) and before != ("*",))
             for key, recipients in groups.items():
                 kind = kinds.TYPING_START if grew[key] and key else kinds.TYPING_STOP
                 async with self.app.app_context():

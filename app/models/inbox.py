@@ -70,11 +70,14 @@ def inbox(user_id: int, limit: int = 100) -> list[InboxItem]:
     for c in conversations:
         partner = partners.get(c.id)
         title = (partner.display_name if partner else "?") if c.is_direct else (c.title or "")
-        items.append(InboxItem(c, title, partner, lasts.get(c.last_message_id), unread.get(c.id, 0)))
+        last = lasts.get(c.last_message_id)
+        items.append(InboxItem(c, title, partner, last, unread.get(c.id, 0)))
     return items
 
 
-def conversation_view(conversation_id: int, user_id: int) -> tuple[Conversation, Membership, list[User]] | None:
+def conversation_view(
+    conversation_id: int, user_id: int
+) -> tuple[Conversation, Membership, list[User]] | None:
     """The conversation, the viewer's membership and all members; None if not a member."""
     membership = (
         Membership.select(Membership, Conversation)

@@ -61,7 +61,9 @@ class Message(BaseModel):
     def unread_count(cls, conversation_id: int, user_id: int, after: int) -> int:
         return (
             cls.select(fn.COUNT(cls.id))
-            .where((cls.conversation == conversation_id) & (cls.id > after) & (cls.author != user_id))
+            .where(
+                (cls.conversation == conversation_id) & (cls.id > after) & (cls.author != user_id)
+            )
             .scalar()
         ) or 0
 

@@ -111,7 +111,10 @@ class Hub:
         recipients = event.recipients
         local = self.by_user
         # Walk whichever side is smaller: a huge room on a process with few streams is cheap.
-        users = recipients if len(recipients) <= len(local) else [u for u in local if u in recipients]
+        if len(recipients) <= len(local):
+            users: Iterable[int] = recipients
+        else:
+            users = [u for u in local if u in recipients]
         delivered = 0
         for user_id in users:
             for conn in local.get(user_id, {}).values():

@@ -72,7 +72,9 @@ async def register() -> WResponse | tuple[str, int]:
 
 @bp.get("/login")
 async def login_form() -> str:
-    return await render_template("auth/login.html", error=None, values={}, next=request.args.get("next", ""))
+    return await render_template(
+        "auth/login.html", error=None, values={}, next=request.args.get("next", "")
+    )
 
 
 @bp.post("/login")

@@ -93,7 +93,8 @@ async def create() -> WResponse | tuple[str, int]:
         members = await run_db(User.by_usernames, sorted(names))
         missing = sorted(names - {u.username for u in members})
         if missing:
-            return await _index_page(_("Nobody is called “%(name)s”.", name=", ".join(missing)), 422)
+            error = _("Nobody is called “%(name)s”.", name=", ".join(missing))
+            return await _index_page(error, 422)
         conversation = await run_db(_start_group, me, title, members)
     return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
 

@@ -19,7 +19,8 @@ def _message(error: HTTPException) -> str:
         422: _("Please check what you entered."),
         429: _("You are going too fast. Please wait a moment."),
     }
-    own = error.description if error.description and error.description != type(error).description else None
+    described = error.description and error.description != type(error).description
+    own = error.description if described else None
     return own or defaults.get(error.code or 500, _("Something went wrong."))
 
 

@@ -9,7 +9,6 @@ from app.auth import login_required
 from app.db import run_db
 from app.i18n import gettext as _
 from app.models import Membership, Message
-from app.services import services
 
 bp = Blueprint("receipts", __name__)
 

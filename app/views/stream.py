@@ -9,8 +9,8 @@ from quart import Blueprint, Response, abort, g, request, session
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from app.i18n import current
-from app.ratelimit import retry_after_header
 from app.i18n import gettext as _
+from app.ratelimit import retry_after_header
 from app.realtime import kinds
 from app.realtime import sse as framing
 from app.realtime.connection import Connection
@@ -49,7 +49,8 @@ async def sse() -> Response:
     try:
         await hub.head()
     except Exception:
-        raise ServiceUnavailable(_("Live updates are briefly unavailable."), retry_after=2) from None
+        message = _("Live updates are briefly unavailable.")
+        raise ServiceUnavailable(message, retry_after=2) from None
     resume = _resume_point()
     tab = request.args.get("tab", "")[:64]
     response = Response(
