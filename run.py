@@ -46,7 +46,12 @@ def _serve(args: argparse.Namespace) -> int:
             # End every stream first: Hypercorn would otherwise wait for them (issue 308).
             app.extensions["kehai"].hub.shutdown()
 
-        await serve(app, hconfig, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+        application: Any = app
+        if config.lean_sse:
+            from app.realtime.asgi_sse import LeanSSE
+
+            application = LeanSSE(app)
+        await serve(application, hconfig, shutdown_trigger=shutdown_trigger)
 
     _run(main())
     return 0

@@ -52,6 +52,7 @@ class Config:
     replay_min_events: int = 1000
     replay_max_events: int = 5000
     session_check_s: float = 5.0
+    lean_sse: bool = True  # serve /sse outside Quart's request machinery (measured faster)
 
     # presence and typing
     presence_grace_s: float = 15.0

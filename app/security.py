@@ -49,16 +49,23 @@ def check_post() -> None:
 
 
 async def check_csrf() -> None:
-    """Compare the submitted token with the session's in constant time."""
+    """Compare the submitted token with the session's in constant time.
+
+    Then refuse form values carrying NUL characters: no honest form sends them, and
+    PostgreSQL cannot store or even compare them (the driver raises, which would be a 500).
+    """
     if request.method in SAFE_METHODS:
         return
     expected = session.get("csrf", "")
+    form = await request.form
     sent = request.headers.get("X-CSRF-Token")
     if sent is None:
-        form = await request.form
         sent = form.get("csrf_token", "")
-    if not expected or not hmac.compare_digest(str(sent), str(expected)):
+    # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, i.e. a 500).
+    if not expected or not hmac.compare_digest(str(sent).encode(), str(expected).encode()):
         abort(403, _("Your session expired or the form is stale. Reload the page and try again."))
+    if any("\0" in value for _name, value in form.items(multi=True)):
+        abort(400, _("That request could not be understood."))
 
 
 def add_headers(response: Response) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from peewee import IntegrityError
 from quart import Blueprint, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import TooManyRequests
@@ -18,8 +20,14 @@ from app.services import services
 bp = Blueprint("auth", __name__)
 
 
+# A path on this site: one leading slash, then printable ASCII without backslashes. Browsers
+# drop tabs and newlines inside URLs ("/\t/evil.example" is "//evil.example", another site)
+# and a newline cannot go into a Location header at all.
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and _LOCAL_PATH.fullmatch(target):
         return target
     return url_for("conversations.index")
 

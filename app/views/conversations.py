@@ -14,6 +14,7 @@ from app.models.inbox import conversation_view, inbox
 from app.presence import statuses_for
 from app.presence.rows import last_seen_of
 from app.services import services
+from app.views import CONVERSATION, MAX_ID
 
 bp = Blueprint("conversations", __name__)
 MAX_TITLE = 80
@@ -113,7 +114,7 @@ def _title(conversation: Conversation, members: list[User], me: User) -> str:
     return conversation.title or ""
 
 
-@bp.get("/c/<int:conversation_id>")
+@bp.get(CONVERSATION)
 @login_required
 async def show(conversation_id: int) -> str:
     conversation, membership, members = await _membership_or_404(conversation_id)
@@ -133,12 +134,14 @@ async def show(conversation_id: int) -> str:
     )
 
 
-@bp.get("/c/<int:conversation_id>/messages")
+@bp.get(f"{CONVERSATION}/messages")
 @login_required
 async def history(conversation_id: int) -> str:
     """Older messages for "load older" (`before`), or the latest page (after a resync)."""
     conversation, _membership, members = await _membership_or_404(conversation_id)
     before = request.args.get("before", type=int)
+    if before is not None:
+        before = min(before, MAX_ID)  # beyond any id: the latest page, not a driver overflow
     messages = await run_db(Message.page, conversation_id, before, 51)
     has_older = len(messages) > 50
     messages = messages[-50:]

@@ -20,7 +20,7 @@ async def index() -> str:
     kehai = services()
     tracker = kehai.extras["presence"]
     announcer = kehai.extras["announcer"]
-    query = request.args.get("q", "").strip()[:64]
+    query = request.args.get("q", "").replace("\0", "").strip()[:64]  # PostgreSQL refuses NUL
     status = request.args.get("status", "")
     status = status if status in FILTERS else ""
     page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))

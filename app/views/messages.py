@@ -17,12 +17,13 @@ from app.models.inbox import conversation_view
 from app.models.message import MAX_BODY
 from app.ratelimit import retry_after_header
 from app.services import services
+from app.views import CONVERSATION
 
 bp = Blueprint("messages", __name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-@bp.post("/c/<int:conversation_id>/messages")
+@bp.post(f"{CONVERSATION}/messages")
 @login_required
 async def create(conversation_id: int) -> WResponse | tuple[str, int]:
     found = await run_db(conversation_view, conversation_id, g.user.id)

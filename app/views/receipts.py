@@ -9,6 +9,7 @@ from app.auth import login_required
 from app.db import run_db
 from app.i18n import gettext as _
 from app.models import Membership, Message
+from app.views import CONVERSATION
 
 bp = Blueprint("receipts", __name__)
 
@@ -25,7 +26,7 @@ def _advance(conversation_id: int, user_id: int, up_to: int) -> tuple[bool, int,
     return moved, before, max(before, up_to)
 
 
-@bp.post("/c/<int:conversation_id>/read")
+@bp.post(f"{CONVERSATION}/read")
 @login_required
 async def read(conversation_id: int) -> tuple[str, int]:
     if await run_db(Membership.find, conversation_id, g.user.id) is None:

@@ -11,11 +11,12 @@ from app.i18n import gettext as _
 from app.models import Membership
 from app.ratelimit import retry_after_header
 from app.services import services
+from app.views import CONVERSATION
 
 bp = Blueprint("typing", __name__)
 
 
-@bp.post("/c/<int:conversation_id>/typing")
+@bp.post(f"{CONVERSATION}/typing")
 @login_required
 async def typing(conversation_id: int) -> tuple[str, int]:
     if await run_db(Membership.find, conversation_id, g.user.id) is None:

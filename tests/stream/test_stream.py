@@ -182,3 +182,19 @@ async def test_changing_the_password_signs_out_other_sessions_and_closes_their_s
     # the laptop's old session id was rotated too: its stream ends; the next page opens a new one
     await asyncio.wait_for(laptop_stream.ended.wait(), 5)
     assert (await listen(laptop)).status == 200
+
+
+async def test_the_quart_route_serves_the_same_stream_as_the_lean_handler(tmp_path, listen):
+    server = Server(tmp_path / "q", tuning={"lean_sse": False}).start()
+    try:
+        alice, bob = Person(server.url, "alice"), Person(server.url, "bob")
+        cid = alice.start_direct("bob")
+        stream = await listen(bob)
+        first = await stream.wait_for(lambda e: True)
+        assert 'data-event="resync"' in first.data and first.retry == 2000
+        alice.send(cid, "through quart")
+        await stream.wait_text("through quart")
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            assert (await client.get("/sse")).status_code == 401
+    finally:
+        server.stop()
