@@ -32,7 +32,12 @@
     if (document.visibilityState === "visible") { report("active"); idleTimer = setTimeout(() => report("away"), awayAfter); }
   };
   ["keydown", "pointerdown", "pointermove", "wheel", "focus"].forEach((t) => window.addEventListener(t, used, { passive: true }));
-  document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" ? used() : report("away")));
+  // A page being left (reload, link, close) turns hidden after `pagehide`: that is no "away",
+  // and reporting it would race the next page's stream (same tab id) and mark that one away.
+  let leaving = false;
+  window.addEventListener("pagehide", () => { leaving = true; });
+  window.addEventListener("pageshow", () => { leaving = false; });
+  document.addEventListener("visibilitychange", () => (document.visibilityState === "visible" ? used() : leaving || report("away")));
   idleTimer = setTimeout(() => report("away"), awayAfter);
 
   // "Last seen 5 minutes ago" stays current without a request.
@@ -112,7 +117,7 @@
   // Read receipts: a message is read once it has been on screen in a visible tab; the
   // newest such id goes out in one POST per batch, never one per message.
   const inView = new Set();
-  let lastRead = 0, readTimer = 0;
+  let lastRead = 0, readTimer = 0, sending = 0;  // lastRead: acknowledged by the server
   const post = (url, fields) => {
     const body = new FormData();
     Object.entries(fields).forEach(([k, v]) => body.set(k, v));
@@ -122,9 +127,14 @@
     const form = composer();
     if (!form || document.visibilityState !== "visible" || !inView.size) return;
     const newest = Math.max(...inView);
-    if (newest <= lastRead) return;
-    lastRead = newest;
-    post(form.dataset.readUrl, { up_to: String(newest) });
+    if (newest <= Math.max(lastRead, sending)) return;
+    sending = newest;
+    // Only a 2xx moves lastRead: a failed POST is sent again on the next intersection or
+    // visibility change.
+    post(form.dataset.readUrl, { up_to: String(newest) }).then((r) => {
+      if (r && r.ok) lastRead = Math.max(lastRead, newest);
+      if (sending === newest) sending = 0;
+    });
   };
   const seen = "IntersectionObserver" in window ? new IntersectionObserver((entries) => {
     for (const e of entries) {

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from app.config import Config
-from app.presence.tracker import OFFLINE, OnChange, PresenceTracker
+from app.presence.tracker import OFFLINE, ONLINE, OnChange, PresenceTracker
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 
@@ -178,4 +178,5 @@ class RedisPresenceTracker(PresenceTracker):
             self._remember(int(message["user"]), str(message["status"]))  # type: ignore[arg-type]
 
     def online_count(self) -> int:
-        return len(self.shown)
+        """People online right now (away ones are counted separately)."""
+        return sum(1 for status in self.shown.values() if status == ONLINE)

@@ -80,4 +80,5 @@ class PresenceTracker:
         return self.shown.get(user_id, OFFLINE)
 
     def online_count(self) -> int:
-        return len(self.shown)
+        """People online right now (away ones are counted separately)."""
+        return sum(1 for status in self.shown.values() if status == ONLINE)
