@@ -50,3 +50,14 @@ def test_event_ids_parse_only_what_the_server_could_have_issued():
     for junk in ["", "42", "-1", "abc--1", "abc-", "abc-x", "a b-1", "x" * 100, "abc-1e5",
                  "abc-" + "9" * 30, None]:
         assert EventId.parse(junk) is None, junk
+
+
+def test_presence_and_typing_are_kept_briefly_and_merged_in_order():
+    buf = ReplayBuffer(window_s=600, min_events=1000, max_events=5000, clock=lambda: 0,
+                       ephemeral_events=3)
+    for seq in range(1, 11):
+        kind = "new-message" if seq % 2 else "user-online"
+        buf.add(Event(kind=kind, recipients=frozenset({1}), html={"en": "x"}, seq=seq))
+    assert [e.seq for e in buf.since(1, 5, base_seq=0)] == [6, 7, 8, 9, 10]
+    assert buf.since(1, 3, base_seq=0) is None  # presence event 4 was superseded and trimmed
+    assert len(buf.ephemeral[1]) == 3

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 KIND = {ONLINE: kinds.USER_ONLINE, AWAY: kinds.USER_AWAY, OFFLINE: kinds.USER_OFFLINE}
-STATUS_BATCH_S = 0.1
+STATUS_BATCH_S = 0.3
 ROW_BATCH_S = 0.5
+WRITE_BATCH_S = 1.0
 
 
 class Announcer:
@@ -45,6 +46,8 @@ class Announcer:
         self._row_flush = False
         self._written: dict[int, float] = {}
         self._write_pending: set[int] = set()
+        self._to_write: set[int] = set()
+        self._write_flush = False
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -155,27 +158,44 @@ class Announcer:
         return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None) if ts else None
 
     def persist(self, user_id: int) -> None:
-        """Keep UserStatus true, writing last_seen at most once a minute per user."""
+        """Keep UserStatus true, writing last_seen at most once a minute per user.
+
+        Writes are gathered for a second and stored in one transaction: a thousand people
+        connecting at once are one write, not a thousand.
+        """
         wait = self._written.get(user_id, 0) + self.kehai.config.last_seen_write_s - time.time()
         if wait <= 0:
-            self._written[user_id] = time.time()
-            self.spawn(self._write(user_id))
+            self._queue_write(user_id)
         elif user_id not in self._write_pending:
             self._write_pending.add(user_id)
-            asyncio.get_running_loop().call_later(wait, self._deferred_write, user_id)
+            asyncio.get_running_loop().call_later(wait, self._queue_write, user_id)
 
-    def _deferred_write(self, user_id: int) -> None:
+    def _queue_write(self, user_id: int) -> None:
         self._write_pending.discard(user_id)
         self._written[user_id] = time.time()
-        self.spawn(self._write(user_id))
+        self._to_write.add(user_id)
+        if not self._write_flush:
+            self._write_flush = True
+            asyncio.get_running_loop().call_later(WRITE_BATCH_S, self._flush_writes)
 
-    async def _write(self, user_id: int) -> None:
+    def _flush_writes(self) -> None:
+        self._write_flush = False
+        batch, self._to_write = self._to_write, set()
         assert self.tracker is not None
-        online = self.tracker.status_of(user_id) != OFFLINE
+        rows = [(uid, self.tracker.status_of(uid) != OFFLINE, self._seen(uid)) for uid in batch]
+        self.spawn(self._write(rows))
+
+    async def _write(self, rows: list[tuple[int, bool, datetime | None]]) -> None:
         try:
-            await run_db(UserStatus.record, user_id, online, self._seen(user_id))
+            await run_db(_store_statuses, rows)
         except Exception:
-            log.exception("could not record status of user %s", user_id)
+            log.exception("could not record the status of %s users", len(rows))
+
+
+def _store_statuses(rows: list[tuple[int, bool, datetime | None]]) -> None:
+    with UserStatus._meta.database.atomic():
+        for user_id, online, seen in rows:
+            UserStatus.record(user_id, online, seen)
 
 
 __all__ = ["AWAY", "KIND", "Announcer"]

@@ -33,7 +33,8 @@ async def read(conversation_id: int) -> tuple[str, int]:
         abort(404, _("There is nothing here, or you are not a member of it."))
     form = await request.form
     raw = form.get("up_to", "").strip()
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits only: "²" or "١" pass str.isdigit() but int() refuses them (a 500).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         abort(422, _("up_to must be a message id."))
     result = await run_db(_advance, conversation_id, g.user.id, int(raw))
     if result is None:
