@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 TYPING_BATCH_S = 0.05  # changes within this window go out together
 
 
-def _members_and_names(conversation_id: int) -> tuple[list[int], dict[int, str], str]:
+def _members_and_names(conversation_id: int, typists: list[int]
+                       ) -> tuple[list[int], dict[int, str], str]:
     members = Membership.member_ids(conversation_id)
-    names = {u.id: u.display_name for u in User.select(User.id, User.display_name)
-             .where(User.id.in_(members))}
+    names = dict(User.select(User.id, User.display_name).where(User.id.in_(typists)).tuples())
     conv = Conversation.get_or_none(Conversation.id == conversation_id)
     return members, names, (conv.title or "") if conv else ""
 
@@ -103,9 +103,12 @@ class TypingTracker:
         renders and, once everyone reads "several", no events at all.
         """
         try:
-            members, names, title = await run_db(_members_and_names, conversation_id)
+            current = list(self.typing.get(conversation_id, {}))
+            members, names, title = await run_db(_members_and_names, conversation_id, current)
             self.titles[conversation_id] = title
-            typists = [t for t in self.typing.get(conversation_id, {}) if t in names]
+            in_room = set(members)
+            typists = [t for t in self.typing.get(conversation_id, {})
+                       if t in names and t in in_room]
             sent = self._views.setdefault(conversation_id, {})
             groups: dict[tuple[str, ...], list[int]] = {}
             grew: dict[tuple[str, ...], bool] = {}

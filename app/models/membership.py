@@ -25,7 +25,19 @@ class Membership(BaseModel):
 
     @classmethod
     def member_ids(cls, conversation_id: int) -> list[int]:
-        return [m.user_id for m in cls.select(cls.user).where(cls.conversation == conversation_id)]
+        # Plain tuples: a big room's member list is read on every message it receives.
+        rows = cls.select(cls.user).where(cls.conversation == conversation_id).tuples()
+        return [user_id for (user_id,) in rows]
+
+    @classmethod
+    def conversation_for(cls, conversation_id: int, user_id: int) -> Conversation | None:
+        """The conversation if the user is a member of it, in one query."""
+        return (
+            Conversation.select()
+            .join(cls)
+            .where((cls.conversation == conversation_id) & (cls.user == user_id))
+            .first()
+        )
 
     @classmethod
     def members(cls, conversation_id: int) -> list[User]:

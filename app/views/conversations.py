@@ -138,7 +138,10 @@ async def show(conversation_id: int) -> str:
 @login_required
 async def history(conversation_id: int) -> str:
     """Older messages for "load older" (`before`), or the latest page (after a resync)."""
-    conversation, _membership, members = await _membership_or_404(conversation_id)
+    conversation = await run_db(Membership.conversation_for, conversation_id, g.user.id)
+    if conversation is None:
+        abort(404, _("There is nothing here, or you are not a member of it."))
+    members: list[User] = []  # read marks come from watermarks; no need to load everyone
     before = request.args.get("before", type=int)
     if before is not None:
         before = min(before, MAX_ID)  # beyond any id: the latest page, not a driver overflow
