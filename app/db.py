@@ -84,6 +84,12 @@ def shutdown() -> None:
 
 
 def _in_connection(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    if isinstance(database.obj, SqliteDatabase):
+        # Each pool thread keeps its own SQLite connection open: opening one (and setting
+        # its pragmas) cost more than most queries. PostgreSQL connections go back to the
+        # pool after every call instead.
+        database.connect(reuse_if_open=True)
+        return fn(*args, **kwargs)
     with database.connection_context():
         return fn(*args, **kwargs)
 
