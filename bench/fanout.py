@@ -46,7 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout whose app is bench
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NEW_MESSAGE = re.compile(rb'data: <div data-event="new-message"[^>]*?data-message-id="(\d+)"')
 SENT_ID = re.compile(r'data-message-id="(\d+)"')
-SINCE = re.compile(r'hx-sse:connect="/sse\?since=([^"&]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 PASSWORD = "bench-password-not-used"
 
@@ -520,7 +519,9 @@ class ServerProcess:
         tuning: dict[str, Any],
         secret_key: str,
         log: Path,
+        gc_stats: Path | None = None,
     ) -> None:
+        self.gc_stats = gc_stats
         self.instance = instance
         self.port = port
         self.workers = workers
@@ -547,9 +548,13 @@ class ServerProcess:
         }
         env.pop("KEHAI_DATABASE_URL", None)
         cmd = [sys.executable, str(ROOT / "run.py")]
+        if self.gc_stats is not None:  # same process, with gc.callbacks recording pauses
+            cmd[1:1] = [str(Path(__file__).resolve().parent / "_gcwrap.py"), str(self.gc_stats)]
         if self.workers > 1:
             cmd += ["--workers", str(self.workers)]
             env["KEHAI_REDIS_URL"] = os.environ.get("KEHAI_REDIS_URL", "redis://127.0.0.1:6379/0")
+            # Our own key prefix: other users of the same Redis never see the bench's events.
+            env["KEHAI_REDIS_PREFIX"] = f"kehai-bench-{self.port}:"
             env["KEHAI_WORKERS"] = str(self.workers)
         else:
             env.pop("KEHAI_REDIS_URL", None)
@@ -718,6 +723,50 @@ class Bench:
             out.update(s.get("errors", {}))
         return dict(out)
 
+    def gc_snapshot(self, settle: bool = False) -> dict[str, Any] | None:
+        """The server's GC pause record (only with --gc-stats)."""
+        if self.server is None or self.server.gc_stats is None:
+            return None
+        if settle:
+            time.sleep(2.2)  # the wrapper writes every 2 s
+        try:
+            return json.loads(self.server.gc_stats.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def gc_tracked(self) -> int | None:
+        """Ask the wrapper to count GC-tracked objects in the server (between phases)."""
+        if self.server is None or self.server.gc_stats is None or self.server.workers > 1:
+            return None
+        before = self.gc_snapshot()
+        request = self.server.gc_stats.with_name(self.server.gc_stats.name + ".count")
+        request.touch()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = self.gc_snapshot()
+            if (
+                now
+                and now.get("tracked_objects") is not None
+                and (before is None or now["at"] != before["at"])
+            ):
+                return int(now["tracked_objects"])
+        return None
+
+    def gc_phase(self, name: str, began: dict[str, Any] | None, t0: float) -> None:
+        end = self.gc_snapshot(settle=True)
+        if began is None or end is None:
+            return
+        g0, g1 = began["generations"], end["generations"]
+        pauses = [p for t, p, _ in end["full_collections"] if t >= t0]
+        self.result[f"gc_{name}"] = {
+            "full_collections": g1["2"]["count"] - g0["2"]["count"],
+            "full_total_s": g1["2"]["total_s"] - g0["2"]["total_s"],
+            "full_max_s": max(pauses, default=0.0),
+            "all_total_s": sum(g1[k]["total_s"] - g0[k]["total_s"] for k in g1),
+            "young_collections": sum(g1[k]["count"] - g0[k]["count"] for k in ("0", "1")),
+        }
+
     def phase_begin(self) -> tuple[float, float, float]:
         return (
             cpu_seconds(process_tree(self.server.pid)),
@@ -807,9 +856,20 @@ class Bench:
         }
         self.result["tuning"] = tuning
         self.server = ServerProcess(
-            instance, args.port or free_port(), args.workers, tuning, secret_key, self.log_path
+            instance,
+            args.port or free_port(),
+            args.workers,
+            tuning,
+            secret_key,
+            self.log_path,
+            # the wrapper can only watch one process: with --workers it would see the supervisor
+            instance / "gc.json" if args.gc_stats and args.workers == 1 else None,
         )
         self.server.start()
+        if self.server.gc_stats is not None:
+            deadline = time.monotonic() + 10
+            while not self.server.gc_stats.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
         self.log(f"server pid {self.server.pid} on {self.server.url}; log {self.log_path}")
         self.profiler = Profiler(
             Path(args.profile).resolve() if args.profile else None, self.server.pid
@@ -857,9 +917,11 @@ class Bench:
         await asyncio.sleep(0.5)
         rss_before = rss_bytes(server.pid)
         self.result["server_rss_before"] = rss_before
+        self.result["gc_tracked_before"] = self.gc_tracked()
 
         # --- connect ------------------------------------------------------------------------
         self.start_clients("127.0.0.1", server.port, seeded["cookies"], fd_limit)
+        gc0, t_gc = self.gc_snapshot(), time.monotonic()
         began = self.phase_begin()
         profiler.start("connect")
         t_connect = time.monotonic()
@@ -887,6 +949,8 @@ class Bench:
             }
         )
         self.phase_end("connect", began)
+        self.gc_phase("connect", gc0, t_gc)
+        self.result["gc_tracked_open"] = self.gc_tracked()
         self.log(
             f"{opened}/{n} streams open in {connect_wall:.1f} s; server RSS "
             f"{mib(rss_before)} -> {mib(rss_open)} "
@@ -901,6 +965,7 @@ class Bench:
             self.log(self.result["note"])
 
         # --- settle: N people came online, each announced to N-1 others --------------------
+        gc0, t_gc = self.gc_snapshot(), time.monotonic()
         profiler.start("settle")
         t_settle = time.monotonic()
         began = self.phase_begin()
@@ -935,6 +1000,7 @@ class Bench:
         settle_s = time.monotonic() - t_settle - (args.settle_quiet if settled else 0)
         rss_settled = rss_bytes(server.pid)
         self.phase_end("settle", began)
+        self.gc_phase("settle", gc0, t_gc)
         self.result.update(
             {
                 "settle_s": settle_s,
@@ -957,6 +1023,7 @@ class Bench:
         send_at: dict[int, float] = {}
         post_lat: list[float] = []
         statuses: Counter[int] = Counter()
+        gc0, t_gc = self.gc_snapshot(), time.monotonic()
         began = self.phase_begin()
         profiler.start("send")
         limits = httpx.Limits(max_connections=args.concurrency + 4)
@@ -1036,6 +1103,7 @@ class Bench:
         if not server.alive():
             raise ServerDied(self, "while the messages were being delivered")
         self.phase_end("send", began)
+        self.gc_phase("send", gc0, t_gc)
         self.result.update(
             {
                 "server_rss_after_send": rss_bytes(server.pid),
@@ -1176,8 +1244,8 @@ def summary(r: dict[str, Any]) -> str:
         ("connect: all streams open", s("connect_s")),
         ("connect: per stream p50 / p99", f"{ms('connect_p50_s')} / {ms('connect_p99_s')}"),
         (
-            "presence storm settled in",
-            f"{s('settle_s')}  ({r.get('presence_frames', 0):,} frames"
+            "presence frames while connecting",
+            f"{r.get('presence_frames', 0):,}  (quiet {s('settle_s')} after the last open"
             f"{'' if r.get('settled') else ', NOT settled'})",
         ),
         ("delivery latency p50", ms("latency_p50_s")),
@@ -1245,6 +1313,25 @@ def summary(r: dict[str, Any]) -> str:
             f" tracebacks)",
         ),
     ]
+    if r.get("gc_tracked_open") and r.get("gc_tracked_before") is not None:
+        per = (r["gc_tracked_open"] - r["gc_tracked_before"]) / max(r.get("opened", 1), 1)
+        rows.append(
+            (
+                "GC-tracked objects in server",
+                f"{r['gc_tracked_before']:,} before, {r['gc_tracked_open']:,} with all open"
+                f" ({per:,.0f} per stream)",
+            )
+        )
+    for phase in ("connect", "send"):
+        g = r.get(f"gc_{phase}")
+        if g:
+            rows.append(
+                (
+                    f"server full GCs during {phase}",
+                    f"{g['full_collections']} taking {g['full_total_s']:.2f} s, longest"
+                    f" {g['full_max_s'] * 1000:,.0f} ms (all GC {g['all_total_s']:.2f} s)",
+                )
+            )
     width = max(len(k) for k, _ in rows)
     line = "-" * (width + 50)
     out = [line, "Kehai fan-out benchmark", line]
@@ -1313,6 +1400,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="checkout whose run.py and app/ are benchmarked (default: this repository)",
     )
     p.add_argument("--profile", help="record py-spy profiles of the server into this directory")
+    p.add_argument(
+        "--gc-stats",
+        action="store_true",
+        help="run the server under bench/_gcwrap.py to record garbage-collector pauses",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     args = p.parse_args(argv)
     if args.client_procs <= 0:
