@@ -29,6 +29,8 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),
     (b"x-content-type-options", b"nosniff"),
     (b"content-security-policy", CSP.encode()),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
 ]
 
 
@@ -74,7 +76,8 @@ class LeanSSE:
             extra = ([(b"retry-after", str(refusal.retry_after).encode())]
                      if refusal.retry_after else [])
             await send({"type": "http.response.start", "status": refusal.status,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), *extra]})
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    *HEADERS[3:], *extra]})
             await send({"type": "http.response.body", "body": (refusal.message + "\n").encode()})
             return
         resume_raw = headers.get(b"last-event-id")

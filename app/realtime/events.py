@@ -25,7 +25,9 @@ class EventId:
         if not raw or len(raw) > 64:
             return None
         epoch, sep, seq = raw.strip().rpartition("-")
-        if not sep or not epoch.isalnum() or not seq.isdigit() or len(seq) > 18:
+        # isascii(): "²".isdigit() is true, but int("²") is not a number we ever issued
+        if (not sep or not epoch.isascii() or not epoch.isalnum() or not seq.isascii()
+                or not seq.isdigit() or len(seq) > 18):
             return None
         return cls(epoch, int(seq))
 

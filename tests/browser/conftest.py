@@ -69,7 +69,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"browser tests need {reason}")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it marks its event loop as
+# running in the main thread, and every async test collected after it would fail.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
@@ -81,14 +83,14 @@ def playwright_instance() -> Iterator[Any]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Any) -> Iterator[Any]:
     b = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield b
     b.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _expect_timeout(playwright_instance: Any) -> None:
     from playwright.sync_api import expect
 

@@ -196,7 +196,7 @@ def test_the_dashboard_updates_live_for_an_operator(live: Any, page_for: Any) ->
     expect(page_o.locator("tr[data-user=carol]")).to_have_attribute("data-status", "online")
     expect(page_o.locator("tr[data-user=dave]")).to_have_attribute("data-status", "offline")
     expect(page_o.locator("tr[data-user=ben] [data-col=unread]")).to_have_text("3")
-    expect(online_total).to_have_text("3")  # olga, carol, ben (away still counts as here)
+    expect(online_total).to_have_text("2")  # olga and carol; ben is away, not counted online
     # Every cell stays a table cell: a flex <td> paints its own border, off the row's line.
     displays = page_o.locator("#dashboard-rows td").evaluate_all(
         "(cells) => [...new Set(cells.map((c) => getComputedStyle(c).display))]")
