@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from quart import Quart
@@ -42,30 +43,71 @@ class TypingTracker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pending: set[int] = set()  # conversations with a broadcast due
         self._views: dict[int, dict[int, tuple[str, ...]]] = {}  # what each member last got
+        self.node = os.urandom(6).hex()
+        self._unknown: set[int] = set()
 
-    def start(self, conversation_id: int, user_id: int) -> bool:
-        """Start or refresh; True when this began a new indicator (an event goes out)."""
+    def start(self, conversation_id: int, user_id: int, *, tell: bool = True) -> bool:
+        """Start or refresh; True when this began a new indicator (an event goes out).
+
+        With several processes every change is replicated to the others (`tell`), so a
+        refresh, a send or an expiry is handled wherever the next request lands; only the
+        process that saw the request broadcasts it.
+        """
         loop = asyncio.get_running_loop()
         typists = self.typing.setdefault(conversation_id, {})
         timer = typists.get(user_id)
         if timer is not None:
             timer.cancel()
-        typists[user_id] = loop.call_later(self.kehai.config.typing_expiry_s, self.stop,
-                                           conversation_id, user_id)
-        if timer is None:
-            self._changed(conversation_id, user_id, kinds.TYPING_START)
+        typists[user_id] = loop.call_later(self.kehai.config.typing_expiry_s, self._expire,
+                                           conversation_id, user_id, tell)
+        if tell:
+            self._replicate("start", conversation_id, user_id)
+            if timer is None:
+                self._changed(conversation_id, user_id, kinds.TYPING_START)
         return timer is None
 
-    def stop(self, conversation_id: int, user_id: int) -> bool:
+    def stop(self, conversation_id: int, user_id: int, *, tell: bool = True) -> bool:
         typists = self.typing.get(conversation_id, {})
         timer = typists.pop(user_id, None)
+        if tell:
+            self._replicate("stop", conversation_id, user_id)
         if timer is None:
             return False
         timer.cancel()
         if not typists:
             self.typing.pop(conversation_id, None)
-        self._changed(conversation_id, user_id, kinds.TYPING_STOP)
+        if tell:
+            self._changed(conversation_id, user_id, kinds.TYPING_STOP)
         return True
+
+    def _expire(self, conversation_id: int, user_id: int, owner: bool) -> None:
+        # Every process forgets the typist; the one that took the last refresh tells people.
+        self.stop(conversation_id, user_id, tell=owner)
+
+    def _replicate(self, state: str, conversation_id: int, user_id: int) -> None:
+        if not self.kehai.config.redis_url:
+            return
+        self._spawn(self.kehai.hub.broker.send_control(
+            {"op": "typing", "state": state, "conv": conversation_id, "user": user_id,
+             "node": self.node}))
+
+    def on_control(self, message: dict[str, object]) -> None:
+        if message.get("op") != "typing" or message.get("node") == self.node:
+            return
+        conversation_id, user_id = int(message["conv"]), int(message["user"])  # type: ignore[arg-type]
+        if message.get("state") == "start":
+            self.start(conversation_id, user_id, tell=False)
+        else:
+            self.stop(conversation_id, user_id, tell=False)
+        # Another process broadcast this change: what members last got is no longer known,
+        # so this process's next broadcast for the conversation goes to every member.
+        self._views.pop(conversation_id, None)
+        self._unknown.add(conversation_id)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def stop_everywhere(self, user_id: int) -> None:
         for conversation_id in [c for c, t in self.typing.items() if user_id in t]:
@@ -110,12 +152,14 @@ class TypingTracker:
             typists = [t for t in self.typing.get(conversation_id, {})
                        if t in names and t in in_room]
             sent = self._views.setdefault(conversation_id, {})
+            unknown = conversation_id in self._unknown
+            self._unknown.discard(conversation_id)
             groups: dict[tuple[str, ...], list[int]] = {}
             grew: dict[tuple[str, ...], bool] = {}
             for member in members:
                 shown = [names[t] for t in typists if t != member]
                 key = tuple(shown) if len(shown) < 3 else ("*",)
-                before = sent.get(member, ())
+                before = sent.get(member, ("?",) if unknown else ())
                 if key == before:
                     continue
                 sent[member] = key
@@ -139,6 +183,7 @@ def install(app: Quart, kehai: Services) -> None:
     tracker = TypingTracker(app, kehai)
     kehai.extras["typing"] = tracker
     kehai.hub.on_close.append(tracker.on_close)
+    kehai.hub.control_hooks.append(tracker.on_control)
 
     async def after_send(user: User, conversation_id: int) -> None:
         tracker.stop(conversation_id, user.id)

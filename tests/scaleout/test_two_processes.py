@@ -191,3 +191,19 @@ async def test_run_py_workers_2_serves_one_port_and_stops_together(tmp_path, pg_
     finally:
         took = await asyncio.to_thread(server.stop)
     assert took < 5
+
+
+async def test_typing_started_on_a_is_cleared_by_a_send_on_b(cluster, listen):
+    a, b = cluster(2)
+    alice, bob = Person(a.url, "alice"), Person(a.url, "bob")
+    cid = alice.start_direct("bob")
+    alice_b = Person(b.url, "alice", register=False)
+    alice_b.http.cookies.update(alice.cookies())
+    alice_b.csrf = alice.csrf
+    watcher = await listen(bob)
+    assert alice.post(f"/c/{cid}/typing", {"body": "x"}).status_code == 204
+    await watcher.wait_for(lambda e: "Alice is typing" in e.data)
+    assert alice_b.send(cid, "sent through the other process").status_code == 201
+    await watcher.wait_text("sent through the other process")
+    stop = await watcher.wait_for(lambda e: 'data-event="typing-stop"' in e.data, timeout=1.0)
+    assert "is typing" not in stop.data
