@@ -1,0 +1,1629 @@
+#!/usr/bin/env python
+"""Kehai against a bare Quart + Hypercorn broadcaster, same client, same machine, one run.
+
+    python bench/run.py --quick          # 200 and 1,000 streams, under 2 minutes
+    python bench/run.py                  # full: 1,000, 5,000 and 10,000 streams
+    python bench/run.py --smoke          # 20 streams, 3 messages: only checks that it runs
+
+For each target (`kehai` = `python run.py`, `bare` = `python bench/bare.py`) and each stream
+count it starts the server, opens N streams with the same raw-asyncio client as
+bench/fanout.py, and measures:
+
+* connect rate: N / time until every stream had its first frame;
+* server memory per stream: (RSS with all streams open and settled - RSS before) / N;
+* deliveries/s at saturation: M messages published back to back (closed loop);
+* p50/p99 fan-out latency at a steady 10 messages/s;
+
+and, for Kehai only (the bare server has no such features):
+
+* typing storm: T members each POST /c/<id>/typing once, spread over ~2 s: frames delivered,
+  time until the server is idle again, stream errors (then the same for the 6 s expiry);
+* reconnect storm: every stream's TCP connection is closed at once and resumed with its last
+  Last-Event-ID after the server's `retry:` delay with htmx's +-30 % jitter, while a few
+  messages are posted in the gap: time until all N are back, and missing/duplicate counts.
+
+It prints figure | kehai | bare | kehai/bare, and writes JSON (--json), a PNG of latency
+against open streams (--plot, needs matplotlib: pip install -e '.[bench]') and a markdown
+table (--md; bench/results/latest.md for the full run). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import fanout  # noqa: E402  (bench/fanout.py: seeding, the client, the Kehai server process)
+from fanout import (  # noqa: E402
+    CSRF_META,
+    SENT_ID,
+    Client,
+    Profiler,
+    ServerProcess,
+    Stream,
+    cpu_seconds,
+    free_port,
+    machine_busy,
+    percentile,
+    process_tree,
+    raise_fd_limit,
+    rss_bytes,
+    scan_log,
+)
+
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+TARGETS = ("kehai", "bare")
+RETRY_FIELD = re.compile(rb"(?:^|\n)retry: (\d+)\n")
+MSG_EVENT = re.compile(
+    rb'(?:^|\n\n)((?:id: [^\n]*\n)?data: <div data-event="new-message".*?\n\n)', re.S
+)
+HTMX_JITTER = 0.3  # hx-sse's default reconnectJitter
+
+
+class BenchError(Exception):
+    """A run could not be measured (the server did not start, died, or timed out)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# plans
+
+
+@dataclass
+class Plan:
+    name: str
+    streams: list[int]
+    sat_deliveries: int  # saturation: about this many deliveries per run (messages = this / N)
+    sat_min: int
+    sat_max: int
+    steady_s: float
+    rate: float = 10.0
+    typists: int = 1000
+    typing_spread_s: float = 2.0
+    typing_expiry: bool = True  # also wait for the typists' indicators to expire
+    gap_messages: int = 3
+    scenarios_at: str = "all"  # all | largest | none
+    settle_quiet: float = 2.0
+    settle_timeout: float = 300.0
+    deliver_timeout: float = 30.0  # no progress for this long: stop waiting
+    run_timeout: float = 1800.0  # one (target, streams) run, everything included
+    concurrency: int = 4  # POSTs in flight during saturation
+    connect_timeout: float = 600.0
+
+    def run_limit(self, n: int) -> float:
+        """The plan's limits hold for its own stream counts; bigger --streams get more time."""
+        return max(self.run_timeout, 0.15 * n)
+
+    def connect_limit(self, n: int) -> float:
+        return max(self.connect_timeout, 0.06 * n)
+
+    def sat_messages(self, n: int) -> int:
+        return max(self.sat_min, min(self.sat_max, self.sat_deliveries // max(n, 1)))
+
+
+PLANS = {
+    "smoke": Plan(
+        "smoke",
+        [20],
+        60,
+        3,
+        3,
+        steady_s=0.3,
+        typists=20,
+        typing_spread_s=0.5,
+        typing_expiry=False,
+        scenarios_at="all",
+        settle_quiet=0.6,
+        settle_timeout=30,
+        deliver_timeout=10,
+        run_timeout=90,
+        connect_timeout=30,
+    ),
+    "quick": Plan(
+        "quick",
+        [200, 1000],
+        30000,
+        10,
+        150,
+        steady_s=5.0,
+        typists=200,
+        typing_expiry=False,
+        scenarios_at="largest",
+        settle_quiet=0.8,
+        settle_timeout=60,
+        deliver_timeout=10,
+        run_timeout=100,
+        connect_timeout=60,
+    ),
+    "full": Plan(
+        "full",
+        [1000, 5000, 10000],
+        100000,
+        10,
+        150,
+        steady_s=20.0,
+        typists=1000,
+        typing_expiry=True,
+        scenarios_at="all",
+        settle_quiet=2.0,
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# the client: fanout.Client, plus a bare mode, a deliberate drop and per-stream verification
+
+
+class HStream(Stream):
+    __slots__ = ("back_at", "drop_at", "dropping", "resume_at", "resynced", "retry_ms")
+
+    def __init__(self, idx: int, cookie: str) -> None:
+        super().__init__(idx, cookie)
+        self.retry_ms: int | None = None
+        self.drop_at: float | None = None
+        self.resume_at: float | None = None
+        self.back_at: float | None = None
+        self.dropping = False
+        self.resynced = False  # got `resync` since the last drop: the page would reload
+
+
+class HarnessClient(Client):
+    """The fan-out bench's client, with the same HTTP/SSE parsing for both targets."""
+
+    def __init__(
+        self,
+        pipe: Any,
+        host: str,
+        port: int,
+        cookies: list[tuple[int, str]],
+        connect_concurrency: int,
+        target: str,
+    ) -> None:
+        super().__init__(pipe, host, port, cookies, connect_concurrency)
+        self.target = target
+        self.streams = [HStream(i, c) for i, c in cookies]  # type: ignore[misc]
+        self.msg_frame_bytes = 0
+        self.live: dict[asyncio.StreamWriter, HStream] = {}  # open connections
+
+    def request(self, s: Stream) -> bytes:
+        if self.target == "kehai":
+            return super().request(s)
+        lines = [  # the bare broadcaster: no session, otherwise the same request
+            "GET /sse HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "Accept: text/event-stream",
+            "Accept-Language: en",
+            "Cache-Control: no-cache",
+        ]
+        if s.last_id is not None:
+            lines.append(f"Last-Event-ID: {s.last_id}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**super().snapshot(), "msg_frame_bytes": self.msg_frame_bytes}
+
+    def feed(self, s: Stream, payload: bytes, now: float) -> bool:
+        assert isinstance(s, HStream)
+        if s.retry_ms is None and b"retry: " in payload:
+            m = RETRY_FIELD.search(payload)
+            if m:
+                s.retry_ms = int(m.group(1))
+        if s.drop_at is not None and b'data-event="resync"' in payload:
+            s.resynced = True
+        if not self.msg_frame_bytes and b'"new-message"' in payload:
+            m = MSG_EVENT.search((s.sse or b"") + payload)
+            if m:
+                self.msg_frame_bytes = len(m.group(1))
+        return super().feed(s, payload, now)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        reporter: asyncio.Task[None] | None = None
+        while True:
+            cmd, arg = await asyncio.to_thread(self.pipe.recv)
+            if cmd == "ping":  # the parent waits for this before timing the connect
+                self.pipe.send(("pong", {"stats": self.snapshot()}))
+            elif cmd == "connect":
+                self.tasks = [loop.create_task(self.hold(s)) for s in self.streams]
+                reporter = loop.create_task(self.report())
+            elif cmd == "collect":  # the phase's receive times, then forget them
+                recv, self.recv = self.recv, {}
+                self.pipe.send(
+                    (
+                        "result",
+                        {
+                            "recv": recv,
+                            "first_at": [
+                                s.first_at for s in self.streams if s.first_at is not None
+                            ],
+                            "connect": [
+                                s.first_at - s.started_at
+                                for s in self.streams
+                                if s.first_at is not None
+                            ],
+                            "back": [
+                                (s.drop_at, s.resume_at, s.back_at)
+                                for s in self.streams
+                                if isinstance(s, HStream) and s.drop_at is not None
+                            ],
+                            "stats": self.snapshot(),
+                        },
+                    )
+                )
+            elif cmd == "drop":  # close every connection at once; resume as htmx would
+                self.drop(arg)
+            elif cmd == "verify":  # every message exactly once on every stream?
+                wanted = set(arg)
+                missing = short = resynced = missing_resynced = 0
+                for s in self.streams:
+                    lack = len(wanted - s.seen)
+                    if isinstance(s, HStream) and s.resynced:
+                        resynced += 1  # told to reload: the page re-fetches what it missed
+                        missing_resynced += lack
+                        continue
+                    missing += lack
+                    short += lack > 0
+                self.pipe.send(
+                    (
+                        "verified",
+                        {
+                            "missing": missing,
+                            "streams_missing": short,
+                            "resynced": resynced,
+                            "missing_resynced": missing_resynced,
+                            "duplicates": self.stats["duplicates"],
+                            "stats": self.snapshot(),
+                        },
+                    )
+                )
+            elif cmd == "stop":
+                self.stopping = True
+                if reporter is not None:
+                    reporter.cancel()
+                for w in list(self.writers):
+                    w.close()
+                for t in self.tasks:
+                    t.cancel()
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+                self.pipe.send(("stopped", self.snapshot()))
+                return
+
+    def drop(self, delay_s: float | None) -> None:
+        now = time.monotonic()
+        for s in self.streams:  # one not connected now counts as back on its next connection
+            assert isinstance(s, HStream)
+            base = delay_s if delay_s is not None else (s.retry_ms or 2000) / 1000
+            s.drop_at = now
+            s.back_at = None
+            s.resynced = False
+            s.resume_at = now + max(0.0, base * (1 + HTMX_JITTER * (2 * random.random() - 1)))
+        live = list(self.live.items())
+        for _, s in live:
+            s.dropping = True
+        for w, _ in live:
+            w.close()
+        self.stats["dropped"] += len(live)
+
+    async def hold(self, s: Stream) -> None:  # type: ignore[override]
+        """fanout.Client.hold, with timeouts, the connect slot freed on every connection's
+        first frame (not only the stream's first), and deliberate drops resumed on time."""
+        assert isinstance(s, HStream)
+        stats, errors = self.stats, self.errors
+        attempt = 0
+        while not self.stopping:
+            await self.sem.acquire()
+            held = True
+            writer: asyncio.StreamWriter | None = None
+            s.reset()
+            if s.first_at is None:
+                s.started_at = time.monotonic()
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port, limit=1 << 20), 30
+                )
+                self.writers.add(writer)
+                self.live[writer] = s
+                writer.write(self.request(s))
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+                status = int(head[9:12])
+                if status != 200:
+                    raise fanout.HttpStatus(status)
+                chunked = b"chunked" in head.lower()
+                stats["open_now"] += 1
+                try:
+                    while True:
+                        data = await reader.read(262144)
+                        if not data:
+                            if not s.dropping:
+                                stats["ended_by_server"] += 1
+                            break
+                        now = time.monotonic()
+                        stats["bytes"] += len(data)
+                        ended = False
+                        if chunked:
+                            data, ended = s.dechunk(data)
+                        if data:
+                            frames0 = stats["frames"]
+                            first = self.feed(s, data, now)
+                            if held and (first or stats["frames"] > frames0):
+                                held = False
+                                self.sem.release()
+                                attempt = 0
+                                if s.drop_at is not None and s.back_at is None:
+                                    s.back_at = now
+                                    stats["back"] += 1
+                        if ended:
+                            if not s.dropping:
+                                stats["ended_by_server"] += 1
+                            break
+                finally:
+                    stats["open_now"] -= 1
+            except asyncio.CancelledError:
+                raise
+            except fanout.HttpStatus as exc:
+                errors[f"HTTP {exc.status}"] += 1
+            except (
+                OSError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                TimeoutError,
+                ValueError,
+            ) as exc:
+                if not self.stopping and not s.dropping:
+                    errors[type(exc).__name__] += 1
+            finally:
+                if held:
+                    self.sem.release()
+                if writer is not None:
+                    self.writers.discard(writer)
+                    self.live.pop(writer, None)
+                    writer.close()
+            if self.stopping:
+                return
+            if s.dropping:  # our own drop: come back when htmx would
+                s.dropping = False
+                stats["resumes"] += 1
+                await asyncio.sleep(max(0.0, (s.resume_at or 0) - time.monotonic()))
+                continue
+            stats["reconnects"] += 1
+            attempt += 1
+            await asyncio.sleep(min(0.25 * 2 ** min(attempt, 5), 5.0) * (0.5 + random.random()))
+
+
+def client_main(
+    pipe: Any,
+    host: str,
+    port: int,
+    cookies: list[tuple[int, str]],
+    connect_concurrency: int,
+    fd_limit: int,
+    target: str,
+) -> None:
+    raise_fd_limit(fd_limit)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    asyncio.run(HarnessClient(pipe, host, port, cookies, connect_concurrency, target).run())
+
+
+# ---------------------------------------------------------------------------------------------
+# the servers
+
+
+class BareServer:
+    """bench/bare.py on a free port; same interface as fanout.ServerProcess."""
+
+    workers = 1
+
+    def __init__(self, port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def failure(self, what: str) -> str:
+        tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+        return f"bare: {what}.\n--- {self.log} (tail) ---\n{tail}--- end of log ---"
+
+    def start(self, timeout: float = 30.0) -> None:
+        import httpx
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(BENCH / "bare.py"), "--port", str(self.port)],
+                cwd=BENCH,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(
+                    self.failure(
+                        f"the server exited with status {self.proc.returncode} while starting"
+                    )
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise SystemExit(self.failure(f"the server did not answer /healthz within {timeout:.0f} s"))
+
+    def stop(self, timeout: float = 10.0) -> float:
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        began = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return time.monotonic() - began
+
+
+def kill_server(server: Any) -> None:
+    """Stop a server for sure: SIGTERM, then SIGKILL of the whole process tree."""
+    if server is None or server.proc is None:
+        return
+    with contextlib.suppress(Exception):
+        server.stop()
+    if server.proc.poll() is None:
+        for pid in reversed(process_tree(server.proc.pid)):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            server.proc.wait(5)
+
+
+def seed_instance(instance: Path, n: int, secret_key: str) -> dict[str, Any]:
+    """fanout.seed in a fresh process: the app's database globals stay out of the harness."""
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(fanout.seed, instance, n, secret_key).result(timeout=600)
+
+
+def no_cookie_jar() -> CookieJar:
+    """httpx keeps Set-Cookie answers in its jar; we send each user's cookie ourselves."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def bare_body(i: int, size: int) -> str:
+    """A fragment shaped like Kehai's new-message frame (same client regex), of `size` bytes."""
+    head = (
+        f'<div data-event="new-message" data-message-id="{i}">\n'
+        f'<hx-partial hx-target="#messages" hx-swap="upsert">\n'
+        f'<article id="message-{i:012d}" class="message" data-message-id="{i}" '
+        f'data-author="bench00000">\n'
+    )
+    tail = "\n</article>\n</hx-partial>\n</div>"
+    pad = max(0, size - len(head) - len(tail) - 50)  # about 50 bytes of "id:"/"data: " framing
+    return head + ("x" * pad) + tail
+
+
+# ---------------------------------------------------------------------------------------------
+# one (target, streams) run
+
+
+class Run:
+    def __init__(
+        self,
+        target: str,
+        n: int,
+        plan: Plan,
+        args: argparse.Namespace,
+        bare_bytes: int,
+        scenarios: bool,
+    ) -> None:
+        self.target = target
+        self.n = n
+        self.plan = plan
+        self.args = args
+        self.bare_bytes = bare_bytes
+        self.scenarios = scenarios and target == "kehai"
+        self.r: dict[str, Any] = {"target": target, "streams": n}
+        self.server: Any = None
+        self.pipes: list[Any] = []
+        self.procs: list[Any] = []
+        self.stats: list[dict[str, Any]] = []
+        self.replies: list[dict[str, Any] | None] = []
+        self.instance: Path | None = None
+        self.seeded: dict[str, Any] | None = None
+        self.next_bare_id = 1
+        self.sent_ids: list[int] = []  # every message published in this run
+        self.profiler: Profiler | None = None
+        self.fd_limit = 0
+
+    def log(self, text: str) -> None:
+        if not self.args.quiet:
+            print(f"[{time.strftime('%H:%M:%S')}] {self.target} {self.n:>6,}: {text}", flush=True)
+
+    # -- setup / teardown ------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        self.fd_limit = raise_fd_limit(self.n + 4096)
+        if self.fd_limit < self.n + 1000:
+            raise BenchError(
+                f"the open-file limit is {self.fd_limit}, too low for {self.n} "
+                f"streams (ulimit -n {self.n + 4096})"
+            )
+        self.instance = Path(tempfile.mkdtemp(prefix=f"kehai-run-{self.target}-{self.n}-"))
+        log = self.instance / "server.log"
+        self.r["server_log"] = str(log)
+        port = free_port()
+        t = time.monotonic()
+        if self.target == "kehai":
+            secret = secrets.token_urlsafe(48)
+            self.seeded = seed_instance(self.instance, self.n, secret)
+            self.r["seed_s"] = time.monotonic() - t
+            tuning = {"max_streams_per_user": 10, "message_limit": [1_000_000, 1]}
+            self.server = ServerProcess(self.instance, port, 1, tuning, secret, log)
+        else:
+            self.server = BareServer(port, log)
+        t = time.monotonic()
+        try:
+            self.server.start()
+        except SystemExit as exc:  # fanout's ServerProcess reports a failed start this way
+            raise BenchError(str(exc)) from None
+        self.r["server_start_s"] = time.monotonic() - t
+        if self.args.profile:
+            self.profiler = Profiler(
+                Path(self.args.profile) / f"{self.target}-{self.n}", self.server.pid
+            )
+        self.log(f"server pid {self.server.pid} on {self.server.url}")
+
+    def teardown(self) -> None:
+        if self.profiler is not None:
+            self.profiler.stop()
+        self.send_all(("stop", None))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
+            self.pump()
+            time.sleep(0.05)
+        for p in self.procs:
+            if p.is_alive():
+                p.kill()
+            p.join(5)
+        for pipe in self.pipes:
+            with contextlib.suppress(Exception):
+                pipe.close()
+        kill_server(self.server)
+        if self.server is not None:
+            self.r["server_log_errors"] = scan_log(self.server.log)
+        if self.instance is not None and not self.args.keep and "failure" not in self.r:
+            shutil.rmtree(self.instance, ignore_errors=True)
+
+    # -- client processes -------------------------------------------------------------------
+
+    def start_clients(self) -> None:
+        ctx = mp.get_context("spawn")
+        k = self.args.client_procs or (2 if self.n >= 5000 else 1)
+        per_proc = max(1, self.args.connect_concurrency // k)
+        cookies = self.seeded["cookies"] if self.seeded else [""] * self.n
+        for j in range(k):
+            parent_end, child_end = ctx.Pipe()
+            part = [(i, cookies[i]) for i in range(j, self.n, k)]
+            proc = ctx.Process(
+                target=client_main,
+                name=f"bench-client-{j}",
+                daemon=True,
+                args=(
+                    child_end,
+                    "127.0.0.1",
+                    self.server.port,
+                    part,
+                    per_proc,
+                    self.fd_limit,
+                    self.target,
+                ),
+            )
+            proc.start()
+            child_end.close()
+            self.pipes.append(parent_end)
+            self.procs.append(proc)
+            self.stats.append({})
+            self.replies.append(None)
+        self.r["client_procs"] = k
+
+    def send_all(self, msg: tuple[str, Any]) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError, ValueError):
+                pipe.send(msg)
+
+    def pump(self) -> None:
+        for j, pipe in enumerate(self.pipes):
+            with contextlib.suppress(OSError, ValueError):
+                while pipe.poll():
+                    try:
+                        kind, payload = pipe.recv()
+                    except EOFError:
+                        break
+                    if kind in ("stats", "stopped"):
+                        self.stats[j] = payload
+                    else:
+                        self.replies[j] = payload
+                        self.stats[j] = payload["stats"]
+
+    def total(self, key: str) -> int:
+        return sum(int(s.get(key, 0)) for s in self.stats)
+
+    def errors(self) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for s in self.stats:
+            out.update(s.get("errors", {}))
+        return dict(out)
+
+    async def ask(self, cmd: str, arg: Any = None, limit_s: float = 60) -> list[dict[str, Any]]:
+        """Send a command to every client process and wait for all their answers."""
+        self.replies = [None] * len(self.pipes)
+        self.send_all((cmd, arg))
+        if not await self.wait_for(
+            lambda: all(x is not None for x in self.replies), limit_s, every=0.02
+        ):
+            raise BenchError(f"the client processes did not answer {cmd!r} in {limit_s:.0f} s")
+        return [x for x in self.replies if x is not None]
+
+    async def wait_for(
+        self, predicate: Any, limit_s: float, every: float = 0.05, progress: Any = None
+    ) -> bool:
+        deadline = time.monotonic() + limit_s
+        last_print = time.monotonic()
+        while time.monotonic() < deadline:
+            self.pump()
+            if predicate():
+                return True
+            if not self.server.alive():
+                raise BenchError(
+                    f"the server died (status {self.server.proc.returncode}); see {self.server.log}"
+                )
+            if any(not p.is_alive() for p in self.procs):
+                raise BenchError("a client process died")
+            if progress is not None and time.monotonic() - last_print >= 5:
+                last_print = time.monotonic()
+                self.log(progress())
+            await asyncio.sleep(every)
+        self.pump()
+        return bool(predicate())
+
+    # -- measurement helpers -----------------------------------------------------------------
+
+    def cpu_mark(self) -> tuple[float, float, float, float, float]:
+        return (
+            time.monotonic(),
+            cpu_seconds(process_tree(self.server.pid)),
+            cpu_seconds([p.pid for p in self.procs if p.pid]),
+            cpu_seconds([os.getpid()]),
+            machine_busy(),
+        )
+
+    def cpu_phase(self, name: str, m0: tuple[float, float, float, float, float]) -> None:
+        m1 = self.cpu_mark()
+        wall = m1[0] - m0[0]
+        server, clients, me = m1[1] - m0[1], m1[2] - m0[2], m1[3] - m0[3]
+        other = max(0.0, m1[4] - m0[4] - server - clients - me)
+        self.r.setdefault("cpu", {})[name] = {
+            "wall_s": wall,
+            "server_s": server,
+            "clients_s": clients,
+            "harness_s": me,
+            "other_s": other,
+        }
+
+    async def wait_idle(self, quiet: float, limit: float) -> tuple[bool, float]:
+        """Until no frames arrive and the server's CPU is under 20 % for `quiet` seconds;
+        returns (idle reached, monotonic time the activity ended)."""
+        t0 = time.monotonic()
+        last_frames = -1
+        last_cpu, last_t = cpu_seconds(process_tree(self.server.pid)), t0
+        active_until = t0
+        while time.monotonic() - t0 < limit:
+            await asyncio.sleep(0.1)
+            self.pump()
+            if not self.server.alive():
+                raise BenchError(f"the server died; see {self.server.log}")
+            frames = self.total("frames")
+            cpu = cpu_seconds(process_tree(self.server.pid))
+            now = time.monotonic()
+            busy = (cpu - last_cpu) / max(now - last_t, 1e-6)
+            last_cpu, last_t = cpu, now
+            if frames != last_frames or busy > 0.2:
+                active_until = now
+                last_frames = frames
+            if now - active_until >= quiet:
+                return True, active_until
+        return False, active_until
+
+    def http(self, concurrency: int = 8) -> Any:
+        import httpx
+
+        return httpx.AsyncClient(
+            base_url=self.server.url,
+            timeout=30,
+            cookies=no_cookie_jar(),
+            limits=httpx.Limits(
+                max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4
+            ),
+        )
+
+    def sender_headers(self, idx: int = 0) -> dict[str, str]:
+        if self.seeded is None:
+            return {}
+        return {
+            "Cookie": f"kehai_session={self.seeded['cookies'][idx]}",
+            "X-CSRF-Token": self.seeded["csrf"][idx],
+            "HX-Request": "true",
+            "Accept-Language": "en",
+        }
+
+    async def publish(
+        self, http: Any, i: int, statuses: Counter[int | str]
+    ) -> tuple[int, float] | None:
+        """One message through the target's real publishing route; (message id, sent at)."""
+        import httpx
+
+        t0 = time.monotonic()
+        try:
+            if self.target == "kehai":
+                conv = self.seeded["conversation_id"]
+                r = await http.post(
+                    f"/c/{conv}/messages",
+                    headers=self.sender_headers(),
+                    data={"body": f"bench message {i} " + "x" * 40, "client_id": f"bench-{i}"},
+                )
+                statuses[r.status_code] += 1
+                found = SENT_ID.search(r.text) if r.status_code == 201 else None
+                if not found:
+                    if statuses[r.status_code] <= 3:
+                        self.log(f"POST message {i} -> {r.status_code}: {r.text[:200]!r}")
+                    return None
+                mid = int(found.group(1))
+            else:
+                mid = self.next_bare_id
+                self.next_bare_id += 1
+                r = await http.post("/publish", content=bare_body(mid, self.bare_bytes).encode())
+                statuses[r.status_code] += 1
+                if r.status_code != 204:
+                    return None
+        except httpx.HTTPError as exc:
+            statuses[type(exc).__name__] += 1
+            self.log(f"POST {i} failed: {exc!r}")
+            return None
+        self.sent_ids.append(mid)
+        return mid, t0
+
+    async def deliver(self, sent: dict[int, float], deliveries0: int, what: str) -> dict[str, Any]:
+        """Wait for N deliveries of every sent message, then collect the receive times."""
+        expected = self.n * len(sent)
+        best = [self.total("deliveries") - deliveries0, time.monotonic()]
+
+        def all_in() -> bool:
+            got = self.total("deliveries") - deliveries0
+            if got > best[0]:
+                best[0], best[1] = got, time.monotonic()
+            return got >= expected or time.monotonic() - best[1] > self.plan.deliver_timeout
+
+        await self.wait_for(
+            all_in,
+            self.plan.run_limit(self.n),
+            progress=lambda: (
+                f"{what}: {self.total('deliveries') - deliveries0:,}/{expected:,} delivered"
+            ),
+        )
+        replies = await self.ask("collect")
+        per_msg: dict[int, list[float]] = {}
+        for rep in replies:
+            for mid, times in rep["recv"].items():
+                per_msg.setdefault(mid, []).extend(times)
+        lat: list[float] = []
+        last = 0.0
+        missing = 0
+        for mid, t0 in sent.items():
+            times = per_msg.get(mid, [])
+            missing += self.n - len(times)
+            lat.extend(t - t0 for t in times)
+            if times:
+                last = max(last, max(times))
+        lat.sort()
+        first = min(sent.values()) if sent else 0.0
+        span = last - first if last else float("nan")
+        return {
+            "sent": len(sent),
+            "expected": expected,
+            "deliveries": len(lat),
+            "missing": missing,
+            "span_s": span,
+            "deliveries_per_s": len(lat) / span if span and span == span else float("nan"),
+            "p50_s": percentile(lat, 0.5),
+            "p99_s": percentile(lat, 0.99),
+            "max_s": lat[-1] if lat else float("nan"),
+            "replies": replies,
+        }
+
+    # -- phases -----------------------------------------------------------------------------
+
+    async def measure(self) -> None:
+        plan, n = self.plan, self.n
+        if self.target == "kehai":
+            await self.check_cookie()
+        await asyncio.sleep(0.5)
+        rss0 = rss_bytes(self.server.pid)
+        self.r["rss_before"] = rss0
+
+        # connect
+        self.start_clients()
+        await self.ask("ping", limit_s=60)  # client processes started and listening
+        m0 = self.cpu_mark()
+        if self.profiler:
+            self.profiler.start("connect")
+        t_connect = time.monotonic()
+        self.send_all(("connect", None))
+        ok = await self.wait_for(
+            lambda: self.total("opened") >= n,
+            plan.connect_limit(n),
+            progress=lambda: (
+                f"connecting: {self.total('opened'):,}/{n:,} open, errors {self.errors()}"
+            ),
+        )
+        opened = self.total("opened")
+        rss_open = rss_bytes(self.server.pid)
+        replies = await self.ask("collect")
+        firsts = [t for rep in replies for t in rep["first_at"]]
+        per_stream = sorted(x for rep in replies for x in rep["connect"])
+        connect_s = (max(firsts) - t_connect) if firsts else float("nan")
+        self.cpu_phase("connect", m0)
+        self.r.update(
+            {
+                "opened": opened,
+                "connect_s": connect_s,
+                "connect_rate": opened / connect_s if connect_s and connect_s == connect_s else 0,
+                "connect_p50_s": percentile(per_stream, 0.5),
+                "connect_p99_s": percentile(per_stream, 0.99),
+                "connect_errors": self.errors(),
+                "rss_open": rss_open,
+                "mem_per_stream_open": (rss_open - rss0) / max(opened, 1),
+            }
+        )
+        if not ok:
+            raise BenchError(
+                f"only {opened}/{n} streams opened in {plan.connect_limit(n):.0f} s"
+                f" (errors {self.errors()})"
+            )
+        self.log(
+            f"{opened:,} open in {connect_s:.2f} s ({self.r['connect_rate']:,.0f}/s), "
+            f"RSS {rss0 / 2**20:.1f} -> {rss_open / 2**20:.1f} MiB"
+        )
+
+        # settle: Kehai announces N people coming online (the bare server has nothing to do)
+        m0 = self.cpu_mark()
+        if self.profiler:
+            self.profiler.start("settle")
+        t = time.monotonic()
+        settled, until = await self.wait_idle(plan.settle_quiet, plan.settle_timeout)
+        rss_settled = rss_bytes(self.server.pid)
+        self.cpu_phase("settle", m0)
+        self.r.update(
+            {
+                "settled": settled,
+                "settle_s": until - t,
+                "frames_after_connect": self.total("frames"),
+                "rss_settled": rss_settled,
+                "mem_per_stream": (rss_settled - rss0) / max(opened, 1),
+            }
+        )
+        self.log(
+            f"settled={settled} in {until - t:.1f} s, {self.total('frames'):,} frames so "
+            f"far, {self.r['mem_per_stream'] / 1024:.1f} KiB/stream"
+        )
+
+        async with self.http(max(plan.concurrency, 32)) as http:
+            await self.saturation(http)
+            await self.steady(http)
+            if self.scenarios:
+                await self.typing_storm()
+                await self.reconnect_storm(http)
+        if self.target == "kehai":
+            with contextlib.suppress(Exception):
+                async with self.http() as http:
+                    text = (await http.get("/metrics")).text
+                self.r["server_metrics"] = fanout.parse_metrics(text)
+        self.pump()
+        self.r["client_errors"] = self.errors()
+        self.r["reconnects"] = self.total("reconnects")
+        self.r["ended_by_server"] = self.total("ended_by_server")
+        self.r["rss_end"] = rss_bytes(self.server.pid)
+
+    async def check_cookie(self) -> None:
+        async with self.http() as http:
+            r = await http.get("/", headers={"Cookie": self.sender_headers()["Cookie"]})
+        meta = CSRF_META.search(r.text)
+        if r.status_code != 200 or not meta or meta.group(1) != self.seeded["csrf"][0]:
+            raise BenchError(f"the minted session cookie was refused (GET / -> {r.status_code})")
+
+    async def saturation(self, http: Any) -> None:
+        m = self.plan.sat_messages(self.n)
+        deliveries0 = self.total("deliveries")
+        statuses: Counter[int | str] = Counter()
+        sent: dict[int, float] = {}
+        m0 = self.cpu_mark()
+        if self.profiler:
+            self.profiler.start("saturation")
+        counter = iter(range(m))
+
+        async def sender() -> None:
+            for i in counter:
+                got = await self.publish(http, i, statuses)
+                if got:
+                    sent[got[0]] = got[1]
+
+        await asyncio.wait_for(
+            asyncio.gather(*(sender() for _ in range(self.plan.concurrency))),
+            self.plan.run_limit(self.n),
+        )
+        res = await self.deliver(sent, deliveries0, "saturation")
+        self.cpu_phase("saturation", m0)
+        self.r["saturation"] = {k: v for k, v in res.items() if k != "replies"}
+        self.r["saturation"].update(
+            {"messages": m, "statuses": dict(statuses), "concurrency": self.plan.concurrency}
+        )
+        self.r["msg_frame_bytes"] = max(
+            int(rep["stats"].get("msg_frame_bytes", 0)) for rep in res["replies"]
+        )
+        self.log(
+            f"saturation: {res['deliveries']:,}/{res['expected']:,} deliveries, "
+            f"{res['deliveries_per_s']:,.0f}/s"
+        )
+
+    async def steady(self, http: Any) -> None:
+        plan = self.plan
+        count = max(1, round(plan.steady_s * plan.rate))
+        deliveries0 = self.total("deliveries")
+        statuses: Counter[int | str] = Counter()
+        sent: dict[int, float] = {}
+        await asyncio.sleep(0.3)
+        m0 = self.cpu_mark()
+        if self.profiler:
+            self.profiler.start("steady")
+
+        async def one(i: int) -> None:
+            got = await self.publish(http, i, statuses)
+            if got:
+                sent[got[0]] = got[1]
+
+        t0 = time.monotonic()
+        tasks = []
+        for i in range(count):
+            delay = t0 + i / plan.rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.pump()
+            tasks.append(asyncio.create_task(one(10_000 + i)))
+        await asyncio.wait_for(asyncio.gather(*tasks), plan.run_limit(self.n))
+        res = await self.deliver(sent, deliveries0, "steady")
+        self.cpu_phase("steady", m0)
+        self.r["steady"] = {k: v for k, v in res.items() if k != "replies"}
+        self.r["steady"].update(
+            {"rate": plan.rate, "seconds": plan.steady_s, "statuses": dict(statuses)}
+        )
+        self.log(
+            f"steady {plan.rate:g}/s: p50 {res['p50_s'] * 1000:.1f} ms, "
+            f"p99 {res['p99_s'] * 1000:.1f} ms, missing {res['missing']}"
+        )
+
+    async def typing_storm(self) -> None:
+        """T members each start typing once, spread over ~2 s, into the big conversation."""
+        import httpx
+
+        plan = self.plan
+        typists = min(plan.typists, self.n)
+        conv = self.seeded["conversation_id"]
+        frames0, errors0 = self.total("frames"), sum(self.errors().values())
+        reconnects0, ended0 = self.total("reconnects"), self.total("ended_by_server")
+        statuses: Counter[int | str] = Counter()
+        await asyncio.sleep(0.3)
+        m0 = self.cpu_mark()
+        if self.profiler:
+            self.profiler.start("typing")
+        # the typists are the last T members, so the message sender (member 0) reads them
+        who = list(range(self.n - typists, self.n))
+
+        # At most 32 in flight: httpx's pool slows down badly with hundreds of queued requests
+        # (the harness then eats the CPU the server needs); 32 keep the server saturated.
+        gate = asyncio.Semaphore(32)
+        post_lat: list[float] = []
+        async with self.http(32) as http:
+
+            async def one(idx: int) -> None:
+                async with gate:
+                    t = time.monotonic()
+                    try:
+                        r = await http.post(
+                            f"/c/{conv}/typing",
+                            headers=self.sender_headers(idx),
+                            data={"body": "x"},
+                        )
+                        statuses[r.status_code] += 1
+                        post_lat.append(time.monotonic() - t)
+                    except httpx.HTTPError as exc:
+                        statuses[type(exc).__name__] += 1
+
+            t0 = time.monotonic()
+            tasks = []
+            for k, idx in enumerate(who):
+                delay = t0 + k * plan.typing_spread_s / typists - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(idx)))
+            await asyncio.wait_for(asyncio.gather(*tasks), plan.run_limit(self.n))
+            posted = time.monotonic()
+        idle, until = await self.wait_idle(min(plan.settle_quiet, 1.0), 120)
+        frames = self.total("frames") - frames0
+        res: dict[str, Any] = {
+            "typists": typists,
+            "statuses": dict(statuses),
+            "spread_s": plan.typing_spread_s,
+            "post_s": posted - t0,
+            "frames": frames,
+            "idle": idle,
+            "idle_after_s": until - t0,
+            "frames_per_stream": frames / self.n,
+            "post_rate": typists / max(posted - t0, 1e-9),
+            "post_p50_s": percentile(sorted(post_lat), 0.5),
+            "post_p99_s": percentile(sorted(post_lat), 0.99),
+        }
+        self.cpu_phase("typing", m0)
+        if plan.typing_expiry:  # every indicator expires 6 s after its POST
+            m0 = self.cpu_mark()
+            expiry = 6.0
+            await asyncio.sleep(max(0.0, t0 + expiry - time.monotonic()))
+            idle2, until2 = await self.wait_idle(min(plan.settle_quiet, 1.0), 120)
+            res.update(
+                {
+                    "expiry_frames": self.total("frames") - frames0 - frames,
+                    "expiry_idle_after_s": until2 - t0,
+                    "expiry_idle": idle2,
+                }
+            )
+            self.cpu_phase("typing_expiry", m0)
+        self.pump()
+        res.update(
+            {
+                "stream_errors": sum(self.errors().values()) - errors0,
+                "reconnects": self.total("reconnects") - reconnects0,
+                "ended_by_server": self.total("ended_by_server") - ended0,
+            }
+        )
+        self.r["typing"] = res
+        self.log(
+            f"typing storm: {typists} typists -> {frames:,} frames, idle after "
+            f"{res['idle_after_s']:.2f} s, stream errors {res['stream_errors']}, "
+            f"POSTs {dict(statuses)}"
+        )
+
+    async def reconnect_storm(self, http: Any) -> None:
+        """Every connection closed at once; all resume with Last-Event-ID as htmx would,
+        while a few messages are posted in the gap."""
+        plan, n = self.plan, self.n
+        _, _ = await self.wait_idle(0.5, 30)
+        deliveries0 = self.total("deliveries")
+        back0 = self.total("back")
+        resyncs0 = self.total("resyncs")
+        statuses: Counter[int | str] = Counter()
+        sent: dict[int, float] = {}
+        m0 = self.cpu_mark()
+        if self.profiler:
+            self.profiler.start("reconnect")
+        t_drop = time.monotonic()
+        self.send_all(("drop", self.args.reconnect_delay))
+        await asyncio.sleep(0.05)  # let the clients close first: these go into the gap
+        for i in range(plan.gap_messages):
+            got = await self.publish(http, 20_000 + i, statuses)
+            if got:
+                sent[got[0]] = got[1]
+        gap_posted = time.monotonic() - t_drop
+        expected = n * len(sent)
+        ok = await self.wait_for(
+            lambda: (
+                self.total("back") - back0 >= n
+                and self.total("deliveries") - deliveries0 >= expected
+            ),
+            max(60.0, n / 50),
+            progress=lambda: (
+                f"reconnecting: {self.total('back') - back0:,}/{n:,} back, "
+                f"{self.total('deliveries') - deliveries0:,}/{expected:,} gap deliveries"
+            ),
+        )
+        await asyncio.sleep(0.3)  # late duplicates would show up now
+        replies = await self.ask("collect")
+        verified = await self.ask("verify", self.sent_ids, limit_s=120)
+        self.cpu_phase("reconnect", m0)
+        backs = [b for rep in replies for b in rep["back"]]
+        back_at = [b for _, _, b in backs if b is not None]
+        server_share = sorted(b - r for _, r, b in backs if b is not None and r is not None)
+        resume_last = max((r for _, r, _ in backs if r is not None), default=t_drop)
+        gap_last = 0.0
+        for rep in replies:
+            for mid, times in rep["recv"].items():
+                if mid in sent and times:
+                    gap_last = max(gap_last, max(times))
+        all_back = (max(back_at) - t_drop) if len(back_at) >= n else float("nan")
+        done = max(max(back_at, default=t_drop), gap_last) - t_drop if ok else float("nan")
+        self.r["reconnect"] = {
+            "ok": ok,
+            "streams": n,
+            "back": len(back_at),
+            "gap_messages": len(sent),
+            "gap_posted_s": gap_posted,
+            "client_delay_last_s": resume_last - t_drop,
+            "all_back_s": all_back,
+            "all_back_complete_s": done,
+            "server_p50_s": percentile(server_share, 0.5),
+            "server_p99_s": percentile(server_share, 0.99),
+            "server_max_s": server_share[-1] if server_share else float("nan"),
+            "missing_gap": expected - (self.total("deliveries") - deliveries0),
+            "missing_all": sum(v["missing"] for v in verified),
+            "resynced_streams": sum(v["resynced"] for v in verified),
+            "missing_on_resynced": sum(v["missing_resynced"] for v in verified),
+            "streams_missing": sum(v["streams_missing"] for v in verified),
+            "duplicates": sum(v["duplicates"] for v in verified),
+            "messages_checked": len(self.sent_ids),
+            "resyncs": self.total("resyncs") - resyncs0,
+            "statuses": dict(statuses),
+        }
+        rc = self.r["reconnect"]
+        self.log(
+            f"reconnect storm: {rc['back']:,}/{n:,} back after {all_back:.2f} s "
+            f"(client waits up to {rc['client_delay_last_s']:.2f} s), complete after "
+            f"{done:.2f} s; missing {rc['missing_all']}, dup {rc['duplicates']}"
+        )
+
+
+def run_one(
+    target: str, n: int, plan: Plan, args: argparse.Namespace, bare_bytes: int, scenarios: bool
+) -> dict[str, Any]:
+    run = Run(target, n, plan, args, bare_bytes, scenarios)
+    t0 = time.monotonic()
+    load0 = Path("/proc/loadavg").read_text().split()[:3]
+    try:
+        run.prepare()
+        m0 = run.cpu_mark()
+        try:
+            asyncio.run(asyncio.wait_for(run.measure(), plan.run_limit(n)))
+        finally:
+            with contextlib.suppress(Exception):
+                run.cpu_phase("total", m0)
+    except BenchError as exc:
+        run.r["failure"] = str(exc)
+    except TimeoutError:
+        run.r["failure"] = f"timed out after {plan.run_limit(n):.0f} s"
+    except Exception as exc:  # report and go on with the other runs
+        run.r["failure"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+    finally:
+        run.teardown()
+    run.r["wall_s"] = time.monotonic() - t0
+    run.r["loadavg"] = [load0, Path("/proc/loadavg").read_text().split()[:3]]
+    if "failure" in run.r:
+        print(f"FAILED {target} at {n:,} streams: {run.r['failure']}", flush=True)
+        errs = run.r.get("server_log_errors", {}).get("first_errors")
+        if errs:
+            print("  server log: " + "\n  ".join(errs), flush=True)
+    return run.r
+
+
+# ---------------------------------------------------------------------------------------------
+# reporting
+
+
+def _get(r: dict[str, Any] | None, path: str) -> float | None:
+    cur: Any = r
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    if isinstance(cur, (int, float)) and not (isinstance(cur, float) and math.isnan(cur)):
+        return float(cur)
+    return None
+
+
+# (label, path in a run's figures, unit, scale, better)
+FIGURES = [
+    ("connect rate", "connect_rate", "streams per s", 1, "higher"),
+    ("server memory per stream", "mem_per_stream", "KiB", 1 / 1024, "lower"),
+    ("deliveries at saturation", "saturation.deliveries_per_s", "per s", 1, "higher"),
+    ("fan-out latency p50 at 10 msg/s", "steady.p50_s", "ms", 1000, "lower"),
+    ("fan-out latency p99 at 10 msg/s", "steady.p99_s", "ms", 1000, "lower"),
+]
+KEHAI_ONLY = [
+    ("typing storm: typists", "typing.typists", "", 1),
+    ("typing storm: frames delivered", "typing.frames", "", 1),
+    ("typing storm: frames per stream", "typing.frames_per_stream", "", 1),
+    ("typing storm: POSTs answered per s", "typing.post_rate", "", 1),
+    ("typing storm: POST p99", "typing.post_p99_s", "ms", 1000),
+    ("typing storm: idle after (from first POST)", "typing.idle_after_s", "s", 1),
+    ("typing storm: stream errors", "typing.stream_errors", "", 1),
+    ("typing expiry: frames delivered", "typing.expiry_frames", "", 1),
+    ("typing expiry: idle after", "typing.expiry_idle_after_s", "s", 1),
+    ("reconnect storm: all back after", "reconnect.all_back_s", "s", 1),
+    ("reconnect storm: back + gap complete", "reconnect.all_back_complete_s", "s", 1),
+    ("reconnect storm: client's own delay (last)", "reconnect.client_delay_last_s", "s", 1),
+    ("reconnect storm: reconnect->back p99", "reconnect.server_p99_s", "ms", 1000),
+    ("reconnect storm: streams back", "reconnect.back", "", 1),
+    ("reconnect storm: streams told to resync", "reconnect.resynced_streams", "", 1),
+    ("reconnect storm: missing / duplicates", "reconnect.missing_all", "", 1),
+]
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    if abs(v) >= 100 or v == int(v):
+        return f"{v:,.0f}"
+    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
+
+
+def table_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    by = {(r["target"], r["streams"]): r for r in runs}
+    counts = sorted({r["streams"] for r in runs})
+    rows: list[tuple[str, str, str, str]] = []
+    for n in counts:
+        k, b = by.get(("kehai", n)), by.get(("bare", n))
+        for label, path, unit, scale, better in FIGURES:
+            kv, bv = _get(k, path), _get(b, path)
+            kv = kv * scale if kv is not None else None
+            bv = bv * scale if bv is not None else None
+            ratio = f"{kv / bv:,.2f}" if kv is not None and bv else "n/a"
+            rows.append((f"{label}, {unit} ({better} is better) @ {n:,}", fmt(kv), fmt(bv), ratio))
+    for n in counts:
+        k = by.get(("kehai", n))
+        if not k or ("typing" not in k and "reconnect" not in k):
+            continue
+        for label, path, unit, scale in KEHAI_ONLY:
+            v = _get(k, path)
+            if v is None:
+                continue
+            text = fmt(v * scale)
+            if path == "reconnect.missing_all":
+                text = f"{int(v)} / {int(_get(k, 'reconnect.duplicates') or 0)}"
+            rows.append((f"{label}{', ' + unit if unit else ''} @ {n:,}", text, "-", "-"))
+    return rows
+
+
+def text_table(rows: list[tuple[str, str, str, str]]) -> str:
+    head = ("figure", "kehai", "bare", "kehai/bare")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    out = [line, "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), line]
+    for r in rows:
+        out.append(
+            "  ".join(
+                [
+                    r[0].ljust(widths[0]),
+                    *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)),
+                ]
+            )
+        )
+    out.append(line)
+    return "\n".join(out)
+
+
+def noise_lines(runs: list[dict[str, Any]]) -> list[str]:
+    ncpu = os.cpu_count() or 1
+    out = []
+    for r in runs:
+        t = r.get("cpu", {}).get("total")
+        if not t or not t["wall_s"]:
+            continue
+        cap = t["wall_s"] * ncpu
+        out.append(
+            f"{r['target']:>5} {r['streams']:>6,}: wall {t['wall_s']:5.1f} s; CPU server "
+            f"{t['server_s']:5.1f} s, clients {t['clients_s']:5.1f} s, harness "
+            f"{t['harness_s']:4.1f} s, other processes {t['other_s']:5.1f} s "
+            f"({t['other_s'] / cap:.0%} of the machine)"
+        )
+    return out
+
+
+def markdown(
+    rows: list[tuple[str, str, str, str]], runs: list[dict[str, Any]], meta: dict[str, Any]
+) -> str:
+    out = [
+        f"# Kehai vs bare Quart + Hypercorn — {meta['plan']} run",
+        "",
+        f"- when: {meta['when']}; commit {meta['commit']}",
+        f"- machine: {meta['cpus']} CPUs ({meta['cpu_model']}), Python {meta['python']}, "
+        f"load average at start {' '.join(meta['loadavg_start'])}",
+        f"- command: `{meta['command']}`",
+        f"- latency: steady {meta['rate']:g} messages/s for {meta['steady_s']:g} s; "
+        f"saturation: messages back to back, {meta['concurrency']} in flight; "
+        f"bare frame body {meta['bare_bytes']} bytes (Kehai's new-message frame)",
+        "",
+        "| figure | kehai | bare | kehai/bare |",
+        "|---|---:|---:|---:|",
+    ]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    out += [
+        "",
+        "CPU during each run (other processes on the machine make the figures noisy):",
+        "",
+        "```",
+        *noise_lines(runs),
+        "```",
+        "",
+    ]
+    failed = [r for r in runs if "failure" in r]
+    if failed:
+        out += ["Failed runs:", ""]
+        out += [
+            f"- {r['target']} at {r['streams']:,}: {r['failure'].splitlines()[0]}" for r in failed
+        ]
+        out.append("")
+    return "\n".join(out)
+
+
+def plot(runs: list[dict[str, Any]], path: Path, title: str) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install -e '.[bench]')", flush=True)
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    styles = {"kehai": "tab:red", "bare": "tab:blue"}
+    for target in TARGETS:
+        pts = sorted(
+            (r["streams"], _get(r, "steady.p50_s"), _get(r, "steady.p99_s"))
+            for r in runs
+            if r["target"] == target
+        )
+        pts = [p for p in pts if p[1] is not None]
+        if not pts:
+            continue
+        xs = [p[0] for p in pts]
+        ax.plot(xs, [p[1] * 1000 for p in pts], "o-", color=styles[target], label=f"{target} p50")
+        ax.plot(
+            xs,
+            [p[2] * 1000 for p in pts if p[2] is not None],
+            "s--",
+            color=styles[target],
+            label=f"{target} p99",
+        )
+    ax.set_xlabel("open streams (= conversation members)")
+    ax.set_ylabel("fan-out latency, ms")
+    ax.set_yscale("log")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            timeout=10,
+        ).stdout
+        return head + (" (with uncommitted changes)" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="200 and 1,000 streams (< 2 min)")
+    mode.add_argument("--smoke", action="store_true", help="20 streams, 3 messages: runs at all")
+    p.add_argument("--streams", help="comma-separated stream counts (overrides the plan)")
+    p.add_argument("--targets", default="kehai,bare", help="comma-separated: kehai, bare")
+    p.add_argument("--steady-s", type=float, help="seconds at the steady rate")
+    p.add_argument("--rate", type=float, help="steady messages/s (default 10)")
+    p.add_argument("--typists", type=int, help="typing storm size")
+    p.add_argument(
+        "--scenarios-at",
+        choices=("all", "largest", "none"),
+        help="stream counts that get Kehai's typing and reconnect storms",
+    )
+    p.add_argument(
+        "--reconnect-delay",
+        type=float,
+        default=None,
+        help="seconds before a dropped stream resumes (+-30%% jitter); default: the "
+        "server's retry: field, as htmx does",
+    )
+    p.add_argument("--json", help="write every figure to this file")
+    p.add_argument(
+        "--plot",
+        help="PNG of latency against open streams "
+        "(default bench/results/latency[-quick].png; not in --smoke)",
+    )
+    p.add_argument(
+        "--md",
+        help="markdown table (default bench/results/latest.md for the full "
+        "run, bench/results/quick.md for --quick; not in --smoke)",
+    )
+    p.add_argument("--no-files", action="store_true", help="write no default plot/markdown")
+    p.add_argument(
+        "--client-procs",
+        type=int,
+        default=0,
+        help="client processes (0 = 1, or 2 from 5,000 streams)",
+    )
+    p.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=64,
+        help="streams being opened at once (Hypercorn's backlog is 100)",
+    )
+    p.add_argument("--profile", help="py-spy each server, one raw file per phase, in this dir")
+    p.add_argument("--keep", action="store_true", help="keep the instance dirs and server logs")
+    p.add_argument("--quiet", action="store_true", help="only the table")
+    args = p.parse_args(argv)
+    args.plan_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    fanout.use_app_root(None)  # the app under test: this checkout (for seeding)
+    plan = PLANS[args.plan_name]
+    if args.streams:
+        plan.streams = [int(x) for x in args.streams.split(",") if x.strip()]
+    for attr, val in (
+        ("steady_s", args.steady_s),
+        ("rate", args.rate),
+        ("typists", args.typists),
+        ("scenarios_at", args.scenarios_at),
+    ):
+        if val is not None:
+            setattr(plan, attr, val)
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if not targets or any(t not in TARGETS for t in targets):
+        raise SystemExit(f"run: --targets takes {', '.join(TARGETS)}")
+    raise_fd_limit(max(plan.streams) + 4096)
+    started = time.monotonic()
+    meta: dict[str, Any] = {
+        "plan": plan.name,
+        "when": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "commit": git_commit(),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "python": sys.version.split()[0],
+        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+        "command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "rate": plan.rate,
+        "steady_s": plan.steady_s,
+        "concurrency": plan.concurrency,
+        "plan_detail": asdict(plan),
+    }
+    runs: list[dict[str, Any]] = []
+    bare_bytes = 1024
+    interrupted = False
+    try:
+        for n in plan.streams:
+            scen = plan.scenarios_at == "all" or (
+                plan.scenarios_at == "largest" and n == max(plan.streams)
+            )
+            for target in targets:
+                print(f"== {target} with {n:,} streams ==", flush=True)
+                r = run_one(target, n, plan, args, bare_bytes, scen)
+                if target == "kehai" and r.get("msg_frame_bytes"):
+                    bare_bytes = int(r["msg_frame_bytes"])  # the bare body matches Kehai's frame
+                if target == "bare":
+                    r["bare_body_bytes"] = bare_bytes
+                runs.append(r)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("interrupted; reporting what was measured", flush=True)
+    meta["bare_bytes"] = bare_bytes
+    meta["wall_s"] = time.monotonic() - started
+    rows = table_rows(runs)
+    print()
+    print(f"Kehai / bare Quart + Hypercorn ({plan.name}; {meta['wall_s']:.0f} s)")
+    print(text_table(rows))
+    print("CPU per run (other processes = noise):")
+    print("\n".join("  " + x for x in noise_lines(runs)))
+
+    files = not args.no_files and plan.name != "smoke"
+    suffix = "" if plan.name == "full" else f"-{plan.name}"
+    md_path = (
+        Path(args.md)
+        if args.md
+        else (
+            RESULTS / ("latest.md" if plan.name == "full" else f"{plan.name}.md") if files else None
+        )
+    )
+    plot_path = (
+        Path(args.plot) if args.plot else (RESULTS / f"latency{suffix}.png" if files else None)
+    )
+    if plot_path is not None and plot(
+        runs,
+        plot_path,
+        f"Kehai vs bare: fan-out latency at {plan.rate:g} msg/s ({plan.name} run, {meta['when']})",
+    ):
+        print(f"plot: {plot_path}")
+        meta["plot"] = str(plot_path)
+    if md_path is not None:
+        md_path.parent.mkdir(parents=True, exist_ok=True)
+        md_path.write_text(markdown(rows, runs, meta))
+        print(f"markdown: {md_path}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(
+            json.dumps({"meta": meta, "runs": runs, "table": rows}, indent=2, default=str) + "\n"
+        )
+        print(f"json: {args.json}")
+    if interrupted:
+        return 130
+    return 1 if any("failure" in r for r in runs) or not runs else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
