@@ -65,7 +65,7 @@ def cluster(tmp_path: Path, pg_url: str, redis_prefix: str):
            "KEHAI_REDIS_PREFIX": redis_prefix, "KEHAI_SECRET_KEY": "shared-" + redis_prefix}
 
     def make(count: int = 2) -> list[Server]:
-        for n in range(count):
+        for _n in range(count):
             servers.append(Server(tmp_path / f"node{len(servers)}", env=env).start())
         return servers[-count:]
 
