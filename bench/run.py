@@ -232,8 +232,9 @@ class HarnessClient(Client):
             m = RETRY_FIELD.search(payload)
             if m:
                 s.retry_ms = int(m.group(1))
-        if s.drop_at is not None and b'data-event="resync"' in payload:
+        if s.drop_at is not None and not s.resynced and b'data-event="resync"' in payload:
             s.resynced = True
+            self.stats["resynced"] += 1
         if not self.msg_frame_bytes and b'"new-message"' in payload:
             m = MSG_EVENT.search((s.sse or b"") + payload)
             if m:
@@ -1111,9 +1112,10 @@ class Run:
             "post_p99_s": percentile(sorted(post_lat), 0.99),
         }
         self.cpu_phase("typing", m0)
-        if plan.typing_expiry:  # every indicator expires 6 s after its POST
+        expiry = 6.0  # every indicator expires 6 s after its POST
+        res["expiry_within_storm"] = until - t0 > expiry
+        if plan.typing_expiry and not res["expiry_within_storm"]:
             m0 = self.cpu_mark()
-            expiry = 6.0
             await asyncio.sleep(max(0.0, t0 + expiry - time.monotonic()))
             idle2, until2 = await self.wait_idle(min(plan.settle_quiet, 1.0), 120)
             res.update(
@@ -1146,6 +1148,7 @@ class Run:
         _, _ = await self.wait_idle(0.5, 30)
         deliveries0 = self.total("deliveries")
         back0 = self.total("back")
+        resynced0 = self.total("resynced")
         resyncs0 = self.total("resyncs")
         statuses: Counter[int | str] = Counter()
         sent: dict[int, float] = {}
@@ -1162,9 +1165,12 @@ class Run:
         gap_posted = time.monotonic() - t_drop
         expected = n * len(sent)
         ok = await self.wait_for(
-            lambda: (
+            lambda: (  # a stream told to resync gets no replay: its page reloads instead
                 self.total("back") - back0 >= n
-                and self.total("deliveries") - deliveries0 >= expected
+                and self.total("deliveries")
+                - deliveries0
+                + (self.total("resynced") - resynced0) * len(sent)
+                >= expected
             ),
             max(60.0, n / 50),
             progress=lambda: (
@@ -1431,6 +1437,11 @@ def plot(runs: list[dict[str, Any]], path: Path, title: str) -> bool:
     ax.set_xlabel("open streams (= conversation members)")
     ax.set_ylabel("fan-out latency, ms")
     ax.set_yscale("log")
+    counts = sorted({r["streams"] for r in runs})
+    if counts and counts[-1] >= 4 * counts[0]:
+        ax.set_xscale("log")
+        ax.set_xticks(counts, [f"{c:,}" for c in counts])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -1511,6 +1522,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--no-files", action="store_true", help="write no default plot/markdown")
     p.add_argument(
+        "--from-json",
+        help="measure nothing: print and write the table, markdown and plot of a --json file",
+    )
+    p.add_argument(
         "--client-procs",
         type=int,
         default=0,
@@ -1530,23 +1545,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    fanout.use_app_root(None)  # the app under test: this checkout (for seeding)
-    plan = PLANS[args.plan_name]
-    if args.streams:
-        plan.streams = [int(x) for x in args.streams.split(",") if x.strip()]
-    for attr, val in (
-        ("steady_s", args.steady_s),
-        ("rate", args.rate),
-        ("typists", args.typists),
-        ("scenarios_at", args.scenarios_at),
-    ):
-        if val is not None:
-            setattr(plan, attr, val)
-    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    if not targets or any(t not in TARGETS for t in targets):
-        raise SystemExit(f"run: --targets takes {', '.join(TARGETS)}")
+def measure_all(
+    plan: Plan, targets: list[str], args: argparse.Namespace, argv: list[str] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     raise_fd_limit(max(plan.streams) + 4096)
     started = time.monotonic()
     meta: dict[str, Any] = {
@@ -1584,30 +1585,28 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; reporting what was measured", flush=True)
     meta["bare_bytes"] = bare_bytes
     meta["wall_s"] = time.monotonic() - started
+    return runs, meta, interrupted
+
+
+def report(runs: list[dict[str, Any]], meta: dict[str, Any], args: argparse.Namespace) -> None:
+    """The table on stdout; the markdown, plot and JSON files."""
+    name = meta["plan"]
     rows = table_rows(runs)
     print()
-    print(f"Kehai / bare Quart + Hypercorn ({plan.name}; {meta['wall_s']:.0f} s)")
+    print(f"Kehai / bare Quart + Hypercorn ({name}; {meta['wall_s']:.0f} s)")
     print(text_table(rows))
     print("CPU per run (other processes = noise):")
     print("\n".join("  " + x for x in noise_lines(runs)))
 
-    files = not args.no_files and plan.name != "smoke"
-    suffix = "" if plan.name == "full" else f"-{plan.name}"
-    md_path = (
-        Path(args.md)
-        if args.md
-        else (
-            RESULTS / ("latest.md" if plan.name == "full" else f"{plan.name}.md") if files else None
-        )
-    )
+    files = not args.no_files and name != "smoke"
+    suffix = "" if name == "full" else f"-{name}"
+    default_md = RESULTS / ("latest.md" if name == "full" else f"{name}.md")
+    md_path = Path(args.md) if args.md else (default_md if files else None)
     plot_path = (
         Path(args.plot) if args.plot else (RESULTS / f"latency{suffix}.png" if files else None)
     )
-    if plot_path is not None and plot(
-        runs,
-        plot_path,
-        f"Kehai vs bare: fan-out latency at {plan.rate:g} msg/s ({plan.name} run, {meta['when']})",
-    ):
+    title = f"Kehai vs bare: fan-out latency at {meta['rate']:g} msg/s ({name} run, {meta['when']})"
+    if plot_path is not None and plot(runs, plot_path, title):
         print(f"plot: {plot_path}")
         meta["plot"] = str(plot_path)
     if md_path is not None:
@@ -1620,6 +1619,34 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"meta": meta, "runs": runs, "table": rows}, indent=2, default=str) + "\n"
         )
         print(f"json: {args.json}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.from_json:  # render the table, markdown and plot of an earlier run again
+        saved = json.loads(Path(args.from_json).read_text())
+        runs, meta = saved["runs"], saved["meta"]
+        if args.json and Path(args.json).resolve() == Path(args.from_json).resolve():
+            args.json = None
+        report(runs, meta, args)
+        return 1 if any("failure" in r for r in runs) or not runs else 0
+    fanout.use_app_root(None)  # the app under test: this checkout (for seeding)
+    plan = PLANS[args.plan_name]
+    if args.streams:
+        plan.streams = [int(x) for x in args.streams.split(",") if x.strip()]
+    for attr, val in (
+        ("steady_s", args.steady_s),
+        ("rate", args.rate),
+        ("typists", args.typists),
+        ("scenarios_at", args.scenarios_at),
+    ):
+        if val is not None:
+            setattr(plan, attr, val)
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if not targets or any(t not in TARGETS for t in targets):
+        raise SystemExit(f"run: --targets takes {', '.join(TARGETS)}")
+    runs, meta, interrupted = measure_all(plan, targets, args, argv)
+    report(runs, meta, args)
     if interrupted:
         return 130
     return 1 if any("failure" in r for r in runs) or not runs else 0
