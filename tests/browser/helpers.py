@@ -8,6 +8,9 @@ import threading
 from typing import Any
 
 TIMEOUT_MS = 5_000
+# Waiting for a page's stream to (re)connect is readiness, not a timing claim: a loaded CI
+# machine starting Chromium and a fresh server can take several seconds.
+CONNECT_TIMEOUT_MS = 15_000
 COMPOSER = "#composer textarea[name=body]"
 
 
@@ -23,7 +26,7 @@ def send_from(page: Any, text: str) -> None:
     box.press("Enter")
 
 
-def stream_connected(page: Any, at_least: int = 1, timeout_ms: int = TIMEOUT_MS) -> None:
+def stream_connected(page: Any, at_least: int = 1, timeout_ms: int = CONNECT_TIMEOUT_MS) -> None:
     """Wait until the page's SSE stream has connected `at_least` times and said hello/resync."""
     page.wait_for_function(
         """(n) => window.__kehaiSse && __kehaiSse.connections >= n
