@@ -37,7 +37,10 @@ def _serve(args: argparse.Namespace) -> int:
               flush=True)
 
     async def main() -> None:
+        from app.heap import trim_forever
+
         _tune_gc()
+        trimmer = asyncio.get_running_loop().create_task(trim_forever())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -54,6 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
 
             application = LeanSSE(app)
         await serve(application, hconfig, shutdown_trigger=shutdown_trigger)
+        trimmer.cancel()
 
     _run(main())
     return 0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -15,17 +15,24 @@ class Limiter(Protocol):
 
 
 class MemoryLimiter:
-    """One process's limits: a deque of attempt times per key, trimmed as it is used."""
+    """One process's limits: a list of attempt times per key, trimmed as it is used.
+
+    A list, not a deque: every open stream's user has a key here, limits are small (at
+    most a few hundred entries) and an empty deque already costs a 64-slot block.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
+        self._hits: dict[str, list[float]] = {}
 
     async def hit(self, key: str, limit: int, window: float) -> float | None:
         now = self._clock()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - window:
-            hits.popleft()
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = []
+        expired = bisect.bisect_right(hits, now - window)
+        if expired:
+            del hits[:expired]
         if len(hits) >= limit:
             return max(hits[0] + window - now, 0.001)
         hits.append(now)

@@ -19,7 +19,7 @@ from quart import Quart
 from app.db import run_db
 from app.i18n import negotiate, use_locale
 from app.models import Session
-from app.realtime.streaming import admit, events
+from app.realtime.streaming import Refusal, admit, events
 from app.security import CSP
 from app.services import Services
 
@@ -64,7 +64,12 @@ class LeanSSE:
         sid = data.get("sid") if isinstance(data, dict) else None
         return sid if isinstance(sid, str) else None
 
-    async def stream(self, scope: dict, receive: Any, send: Any) -> None:
+    async def _admit(self, scope: dict) -> Refusal | tuple[int, str, str, str | None, str]:
+        """A refusal, or (user id, session id, language, resume id, tab id).
+
+        Kept apart from `stream` so that nothing used only to admit (headers, the user row)
+        stays referenced for the half hour a stream lives.
+        """
         headers = dict(scope["headers"])
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
@@ -72,38 +77,51 @@ class LeanSSE:
         user = await run_db(Session.user_for, sid) if sid else None
         with use_locale(lang):
             refusal = await admit(self.kehai, user.id if user else None)
-        if refusal is not None:
-            extra = ([(b"retry-after", str(refusal.retry_after).encode())]
-                     if refusal.retry_after else [])
-            await send({"type": "http.response.start", "status": refusal.status,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    *HEADERS[3:], *extra]})
-            await send({"type": "http.response.body", "body": (refusal.message + "\n").encode()})
-            return
+        if refusal is not None or user is None or sid is None:
+            return refusal or Refusal(401, "")
         resume_raw = headers.get(b"last-event-id")
         resume = resume_raw.decode("latin-1") if resume_raw is not None else (
             query.get("since", [None])[0])
-        tab = query.get("tab", [""])[0][:64]
-        body = events(self.kehai.hub, user.id, sid or "", lang, resume, tab)
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        writer = asyncio.ensure_future(self._write(body, send))
-        watcher = asyncio.ensure_future(self._disconnected(receive))
-        try:
-            await asyncio.wait({writer, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (writer, watcher):
-                task.cancel()
-            for task in (writer, watcher):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        return user.id, sid, lang, resume, query.get("tab", [""])[0][:64]
 
-    async def _write(self, body: Any, send: Any) -> None:
+    async def stream(self, scope: dict, receive: Any, send: Any) -> None:
+        admitted = await self._admit(scope)
+        if isinstance(admitted, Refusal):
+            extra = ([(b"retry-after", str(admitted.retry_after).encode())]
+                     if admitted.retry_after else [])
+            await send({"type": "http.response.start", "status": admitted.status,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    *HEADERS[3:], *extra]})
+            await send({"type": "http.response.body", "body": (admitted.message + "\n").encode()})
+            return
+        user_id, sid, lang, resume, tab = admitted
+        body = events(self.kehai.hub, user_id, sid, lang, resume, tab)
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        # The stream is written from this task; one small task watches for the client leaving
+        # and cancels it (a second writer task and asyncio.wait cost memory on every stream).
+        this = asyncio.current_task()
+        assert this is not None
+        gone = False
+
+        def left(_: asyncio.Future[None]) -> None:
+            nonlocal gone
+            gone = True
+            this.cancel()
+
+        watcher = asyncio.ensure_future(self._disconnected(receive))
+        watcher.add_done_callback(left)
         try:
             async for chunk in body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            if not gone:
+                raise  # cancelled from outside (shutdown): never swallowed
+            this.uncancel()
         finally:
-            await body.aclose()  # runs the stream's cleanup even when cancelled mid-write
+            watcher.remove_done_callback(left)
+            watcher.cancel()
+            await body.aclose()  # the stream's cleanup, even when cancelled mid-write
 
     async def _disconnected(self, receive: Any) -> None:
         while (await receive())["type"] != "http.disconnect":

@@ -53,7 +53,7 @@ class Hub:
                         conn.close("lifetime")
                     else:
                         conn.ping = True
-                        conn.wake.set()
+                        conn.wake()
 
     # -- connections ---------------------------------------------------------------------
 

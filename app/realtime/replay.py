@@ -26,7 +26,9 @@ class ReplayBuffer:
         self.ephemeral_events = ephemeral_events
         self.clock = clock
         self.buffers: dict[int, deque[Event]] = {}
-        self.ephemeral: dict[int, deque[Event]] = {}
+        # Lists trimmed in chunks (every open stream's user has one; a deque costs a 64-slot
+        # block even when nearly empty).
+        self.ephemeral: dict[int, list[Event]] = {}
         # highest seq ever trimmed per user: an id below it cannot be replayed without a gap
         self.floor: dict[int, int] = {}
 
@@ -45,13 +47,15 @@ class ReplayBuffer:
 
     def _add_ephemeral(self, event: Event) -> None:
         cap = self.ephemeral_events
+        limit = cap + max(cap // 4, 1)
         for user_id in event.recipients:
             buf = self.ephemeral.get(user_id)
             if buf is None:
-                buf = self.ephemeral[user_id] = deque()
+                buf = self.ephemeral[user_id] = []
             buf.append(event)
-            if len(buf) > cap:
-                seq = buf.popleft().seq
+            if len(buf) > limit:  # keep the newest `cap`, at least
+                seq = buf[-cap - 1].seq
+                del buf[:-cap]
                 if seq > self.floor.get(user_id, 0):
                     self.floor[user_id] = seq
 
@@ -76,7 +80,7 @@ class ReplayBuffer:
         return list(heapq.merge(*tails, key=lambda e: e.seq))
 
 
-def _tail(buf: deque[Event] | None, after_seq: int) -> list[Event]:
+def _tail(buf: deque[Event] | list[Event] | None, after_seq: int) -> list[Event]:
     """The events after `after_seq`; usually a short tail, so walk from the right."""
     if not buf or buf[-1].seq <= after_seq:
         return []

@@ -61,8 +61,7 @@ async def events(hub: Hub, user_id: int, session_id: str, lang: str, resume: str
     try:
         yield await _opening(hub, conn, resume)
         while True:
-            if not conn.queue and conn.closing is None and not conn.overflowed and not conn.ping:
-                await conn.wake.wait()
+            await conn.wait()
             if conn.closing == kinds.CLOSE:
                 yield framing.frame(CLOSE, event=kinds.CLOSE)
                 return
