@@ -34,6 +34,11 @@ def _members_and_names(conversation_id: int, typists: list[int]
     return members, names, (conv.title or "") if conv else ""
 
 
+def _view(shown: list[str]) -> tuple[str, ...]:
+    """What a member's indicator says: up to two names, then "several people"."""
+    return tuple(shown) if len(shown) < 3 else ("*",)
+
+
 class TypingTracker:
     def __init__(self, app: Quart, kehai: Services) -> None:
         self.app = app
@@ -156,9 +161,14 @@ class TypingTracker:
             self._unknown.discard(conversation_id)
             groups: dict[tuple[str, ...], list[int]] = {}
             grew: dict[tuple[str, ...], bool] = {}
+            # Everyone who is not typing reads the same line; only a typist's own line leaves
+            # them out. Work out both once, not once per member (a room may have 10,000).
+            typing_now = set(typists)
+            everyone = _view([names[t] for t in typists])
+            own = {t: _view([names[o] for o in typists if o != t]) for t in typists
+                   } if len(typists) <= 3 else dict.fromkeys(typists, everyone)
             for member in members:
-                shown = [names[t] for t in typists if t != member]
-                key = tuple(shown) if len(shown) < 3 else ("*",)
+                key = own[member] if member in typing_now else everyone
                 before = sent.get(member, ("?",) if unknown else ())
                 if key == before:
                     continue
