@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.db import run_db
-from app.models import Conversation, Membership, Message
+from app.members import current_members, members_of
+from app.models import Conversation, Message
 from app.realtime import kinds
 from app.realtime.render import render_each_language
 from app.services import services
@@ -11,7 +12,9 @@ from app.services import services
 
 async def message_created(message: Message, conversation: Conversation) -> None:
     """Render the message once per language and send the same bytes to every member."""
-    members = await run_db(Membership.member_ids, conversation.id)
+    # `conversation` was read before the message was stored: a member removed since then
+    # must not get it, so look at the room's version again (one primary-key read).
+    members = await run_db(current_members, conversation.id)
     html = await render_each_language(
         "messages/_new_message_event.html", m=message, conversation=conversation, reads=None
     )
@@ -22,11 +25,11 @@ async def message_created(message: Message, conversation: Conversation) -> None:
 
 
 def _read_marks(conversation_id: int, reader_id: int, before: int, after: int
-                ) -> tuple[Conversation, list[int], list[Message]]:
+                ) -> tuple[Conversation, frozenset[int], list[Message]]:
     from app.models import User
 
     conversation = Conversation.get_by_id(conversation_id)
-    members = Membership.member_ids(conversation_id)
+    members = members_of(conversation)
     changed = list(
         Message.select(Message, User).join(User)
         .where((Message.conversation == conversation_id) & (Message.id > before)
@@ -53,5 +56,6 @@ async def messages_read(conversation_id: int, reader: object, before: int, after
                                       messages=changed, reads=reads)
     authors = {m.author_id for m in changed}
     # Only the authors of the newly read messages see read marks; nobody else needs the event.
-    await hub.publish(kinds.MESSAGE_READ, [m for m in members if m in authors and m != reader_id],
+    # Walk the few authors, not the room's members.
+    await hub.publish(kinds.MESSAGE_READ, [a for a in authors if a in members and a != reader_id],
                       html)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from quart import Quart
 
 from app.db import run_db
-from app.models import Conversation, Membership, User
+from app.members import members_of
+from app.models import Conversation, User
 from app.realtime import kinds
 from app.realtime.connection import Connection
 from app.realtime.render import render_each_language
@@ -27,10 +28,12 @@ TYPING_BATCH_S = 0.05  # changes within this window go out together
 
 
 def _members_and_names(conversation_id: int, typists: list[int]
-                       ) -> tuple[list[int], dict[int, str], str]:
-    members = Membership.member_ids(conversation_id)
-    names = dict(User.select(User.id, User.display_name).where(User.id.in_(typists)).tuples())
+                       ) -> tuple[frozenset[int], dict[int, str], str]:
+    # The room's row is read first and fresh: its members_version is what makes the cached
+    # member list safe to use.
     conv = Conversation.get_or_none(Conversation.id == conversation_id)
+    members = members_of(conv) if conv is not None else frozenset()
+    names = dict(User.select(User.id, User.display_name).where(User.id.in_(typists)).tuples())
     return members, names, (conv.title or "") if conv else ""
 
 
@@ -153,9 +156,8 @@ class TypingTracker:
             current = list(self.typing.get(conversation_id, {}))
             members, names, title = await run_db(_members_and_names, conversation_id, current)
             self.titles[conversation_id] = title
-            in_room = set(members)
             typists = [t for t in self.typing.get(conversation_id, {})
-                       if t in names and t in in_room]
+                       if t in names and t in members]
             sent = self._views.setdefault(conversation_id, {})
             unknown = conversation_id in self._unknown
             self._unknown.discard(conversation_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from peewee import CharField, DateTimeField, IntegerField
 
@@ -19,6 +20,17 @@ class Conversation(BaseModel):
     created = DateTimeField(default=utcnow)
     last_activity = DateTimeField(default=utcnow, index=True)
     last_message_id = IntegerField(default=0)
+    # Bumped by database triggers whenever a membership row of this room changes (see
+    # migrations/0002): app.members trusts its cached member list only while it is unchanged.
+    members_version = IntegerField(default=0)
+
+    def save(self, force_insert: bool = False, only: Any = None) -> Any:
+        # Never write members_version back: a copy read earlier would rewind it to a number
+        # the members cache may already hold for a different member list.
+        if only is None and not force_insert and self._pk is not None:
+            fields = self._meta.sorted_fields
+            only = [f for f in fields if f is not Conversation.members_version]
+        return super().save(force_insert=force_insert, only=only)
 
     @property
     def is_direct(self) -> bool:
