@@ -211,7 +211,6 @@ class HarnessClient(Client):
         self.target = target
         self.streams = [HStream(i, c) for i, c in cookies]  # type: ignore[misc]
         self.msg_frame_bytes = 0
-        self.live: dict[asyncio.StreamWriter, HStream] = {}  # open connections
 
     def request(self, s: Stream) -> bytes:
         if self.target == "kehai":
@@ -306,15 +305,7 @@ class HarnessClient(Client):
                     )
                 )
             elif cmd == "stop":
-                self.stopping = True
-                if reporter is not None:
-                    reporter.cancel()
-                for w in list(self.writers):
-                    w.close()
-                for t in self.tasks:
-                    t.cancel()
-                await asyncio.gather(*self.tasks, return_exceptions=True)
-                self.pipe.send(("stopped", self.snapshot()))
+                await self.stop(reporter)
                 return
 
     def drop(self, delay_s: float | None) -> None:
@@ -328,95 +319,29 @@ class HarnessClient(Client):
             s.resume_at = now + max(0.0, base * (1 + HTMX_JITTER * (2 * random.random() - 1)))
         live = list(self.live.items())
         for _, s in live:
-            s.dropping = True
-        for w, _ in live:
-            w.close()
+            s.dropping = True  # type: ignore[attr-defined]
+        for transport, _ in live:
+            transport.close()
         self.stats["dropped"] += len(live)
 
-    async def hold(self, s: Stream) -> None:  # type: ignore[override]
-        """fanout.Client.hold, with timeouts, the connect slot freed on every connection's
-        first frame (not only the stream's first), and deliberate drops resumed on time."""
+    def connected(self, s: Stream, now: float) -> None:
         assert isinstance(s, HStream)
-        stats, errors = self.stats, self.errors
-        attempt = 0
-        while not self.stopping:
-            await self.sem.acquire()
-            held = True
-            writer: asyncio.StreamWriter | None = None
-            s.reset()
-            if s.first_at is None:
-                s.started_at = time.monotonic()
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port, limit=1 << 20), 30
-                )
-                self.writers.add(writer)
-                self.live[writer] = s
-                writer.write(self.request(s))
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
-                status = int(head[9:12])
-                if status != 200:
-                    raise fanout.HttpStatus(status)
-                chunked = b"chunked" in head.lower()
-                stats["open_now"] += 1
-                try:
-                    while True:
-                        data = await reader.read(262144)
-                        if not data:
-                            if not s.dropping:
-                                stats["ended_by_server"] += 1
-                            break
-                        now = time.monotonic()
-                        stats["bytes"] += len(data)
-                        ended = False
-                        if chunked:
-                            data, ended = s.dechunk(data)
-                        if data:
-                            frames0 = stats["frames"]
-                            first = self.feed(s, data, now)
-                            if held and (first or stats["frames"] > frames0):
-                                held = False
-                                self.sem.release()
-                                attempt = 0
-                                if s.drop_at is not None and s.back_at is None:
-                                    s.back_at = now
-                                    stats["back"] += 1
-                        if ended:
-                            if not s.dropping:
-                                stats["ended_by_server"] += 1
-                            break
-                finally:
-                    stats["open_now"] -= 1
-            except asyncio.CancelledError:
-                raise
-            except fanout.HttpStatus as exc:
-                errors[f"HTTP {exc.status}"] += 1
-            except (
-                OSError,
-                asyncio.IncompleteReadError,
-                asyncio.LimitOverrunError,
-                TimeoutError,
-                ValueError,
-            ) as exc:
-                if not self.stopping and not s.dropping:
-                    errors[type(exc).__name__] += 1
-            finally:
-                if held:
-                    self.sem.release()
-                if writer is not None:
-                    self.writers.discard(writer)
-                    self.live.pop(writer, None)
-                    writer.close()
-            if self.stopping:
-                return
-            if s.dropping:  # our own drop: come back when htmx would
-                s.dropping = False
-                stats["resumes"] += 1
-                await asyncio.sleep(max(0.0, (s.resume_at or 0) - time.monotonic()))
-                continue
-            stats["reconnects"] += 1
-            attempt += 1
-            await asyncio.sleep(min(0.25 * 2 ** min(attempt, 5), 5.0) * (0.5 + random.random()))
+        if s.drop_at is not None and s.back_at is None:
+            s.back_at = now
+            self.stats["back"] += 1
+
+    def dropping(self, s: Stream) -> bool:
+        return isinstance(s, HStream) and s.dropping
+
+    async def resumed_by_harness(self, s: Stream) -> bool:
+        """Our own drop: come back when htmx would (its retry delay with jitter)."""
+        assert isinstance(s, HStream)
+        if not s.dropping:
+            return False
+        s.dropping = False
+        self.stats["resumes"] += 1
+        await asyncio.sleep(max(0.0, (s.resume_at or 0) - time.monotonic()))
+        return True
 
 
 def client_main(
