@@ -1050,7 +1050,9 @@ class Run:
         res["expiry_within_storm"] = until - t0 > expiry
         if plan.typing_expiry and not res["expiry_within_storm"]:
             m0 = self.cpu_mark()
-            await asyncio.sleep(max(0.0, t0 + expiry - time.monotonic()))
+            # Until the last typist's indicator has expired (it counts from that POST): the
+            # room reads "several" until then, so the server may rightly be idle before it.
+            await asyncio.sleep(max(0.0, posted + expiry - time.monotonic()))
             idle2, until2 = await self.wait_idle(min(plan.settle_quiet, 1.0), 120)
             res.update(
                 {

@@ -157,3 +157,22 @@ async def test_with_read_receipts_off_the_author_never_sees_your_reads(group, li
     assert not any('data-event="message-read"' in ev.data for ev in a.events)
     page = alice.http.get(f"/c/{room}").text
     assert f'id="read-mark-{mid}" data-read-count="0"' in page
+
+
+async def test_several_typists_who_all_go_quiet_leave_no_indicator_behind(group, listen):
+    """A storm of typists reads "several people"; when they all stop without sending, every
+    reader's indicator must end empty (never stuck on "several")."""
+    alice, bob, carol, _eve, _room = group
+    more = [Person(alice.base_url, name) for name in ("dave", "erin", "frank")]
+    watcher = Person(alice.base_url, "wendy")
+    big = alice.start_group("Big", ["bob", "carol", "wendy", *(p.username for p in more)])
+    w = await listen(watcher)
+    for person in (alice, bob, carol, *more):
+        assert person.post(f"/c/{big}/typing", {"body": "x"}).status_code == 204
+    await w.wait_for(lambda ev: typing(ev, "Several people are typing"))
+    # Nobody sends: each indicator expires (1.5 s here) and the reader's line ends empty.
+    await w.wait_for(lambda ev: 'data-event="typing-stop"' in ev.data
+                     and "typing-text" not in ev.data and "typing…" not in ev.data, timeout=6)
+    for person in more:
+        person.close()
+    watcher.close()
