@@ -14,7 +14,7 @@ from app.models.inbox import conversation_view, inbox
 from app.presence import statuses_for
 from app.presence.rows import last_seen_of
 from app.services import services
-from app.views import CONVERSATION, MAX_ID
+from app.views import CONVERSATION, MAX_ID, conversation_or_404
 
 bp = Blueprint("conversations", __name__)
 MAX_TITLE = 80
@@ -138,9 +138,7 @@ async def show(conversation_id: int) -> str:
 @login_required
 async def history(conversation_id: int) -> str:
     """Older messages for "load older" (`before`), or the latest page (after a resync)."""
-    conversation = await run_db(Membership.conversation_for, conversation_id, g.user.id)
-    if conversation is None:
-        abort(404, _("There is nothing here, or you are not a member of it."))
+    conversation = await conversation_or_404(conversation_id)
     members: list[User] = []  # read marks come from watermarks; no need to load everyone
     before = request.args.get("before", type=int)
     if before is not None:

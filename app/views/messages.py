@@ -12,11 +12,11 @@ from app import broadcasts
 from app.auth import login_required
 from app.db import run_db
 from app.i18n import gettext as _
-from app.models import Membership, Message
+from app.models import Message
 from app.models.message import MAX_BODY
 from app.ratelimit import retry_after_header
 from app.services import services
-from app.views import CONVERSATION
+from app.views import CONVERSATION, conversation_or_404
 
 bp = Blueprint("messages", __name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -25,9 +25,7 @@ CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 @bp.post(f"{CONVERSATION}/messages")
 @login_required
 async def create(conversation_id: int) -> WResponse | tuple[str, int]:
-    conversation = await run_db(Membership.conversation_for, conversation_id, g.user.id)
-    if conversation is None:
-        abort(404, _("There is nothing here, or you are not a member of it."))
+    conversation = await conversation_or_404(conversation_id)
     form = await request.form
     body = form.get("body", "").strip()
     client_id = form.get("client_id", "").strip() or None

@@ -9,7 +9,7 @@ from app.auth import login_required
 from app.db import run_db
 from app.i18n import gettext as _
 from app.models import Membership, Message
-from app.views import CONVERSATION
+from app.views import CONVERSATION, conversation_or_404
 
 bp = Blueprint("receipts", __name__)
 
@@ -29,8 +29,7 @@ def _advance(conversation_id: int, user_id: int, up_to: int) -> tuple[bool, int,
 @bp.post(f"{CONVERSATION}/read")
 @login_required
 async def read(conversation_id: int) -> tuple[str, int]:
-    if await run_db(Membership.find, conversation_id, g.user.id) is None:
-        abort(404, _("There is nothing here, or you are not a member of it."))
+    await conversation_or_404(conversation_id)
     form = await request.form
     raw = form.get("up_to", "").strip()
     # ASCII digits only: "²" or "١" pass str.isdigit() but int() refuses them (a 500).

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, abort, g, request
+from quart import Blueprint, g, request
 from werkzeug.exceptions import TooManyRequests
 
 from app.auth import login_required
-from app.db import run_db
 from app.i18n import gettext as _
-from app.models import Membership
 from app.ratelimit import retry_after_header
 from app.services import services
-from app.views import CONVERSATION
+from app.views import CONVERSATION, conversation_or_404
 
 bp = Blueprint("typing", __name__)
 
@@ -19,8 +17,7 @@ bp = Blueprint("typing", __name__)
 @bp.post(f"{CONVERSATION}/typing")
 @login_required
 async def typing(conversation_id: int) -> tuple[str, int]:
-    if await run_db(Membership.find, conversation_id, g.user.id) is None:
-        abort(404, _("There is nothing here, or you are not a member of it."))
+    await conversation_or_404(conversation_id)
     form = await request.form
     tracker = services().extras["typing"]
     # An empty composer (cleared, or the tab is leaving) stops typing; it never starts it.
