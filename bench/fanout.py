@@ -591,7 +591,66 @@ def client_main(
 # the server under test
 
 
-class ServerProcess:
+class ManagedProcess:
+    """A server in a subprocess: launched, waited for on /healthz, stopped with SIGTERM
+    (the Kehai server here, the bare broadcaster in bench/run.py)."""
+
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def failure(self, what: str) -> str:
+        tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+        return f"{what}.\n--- {self.log} (tail) ---\n{tail}--- end of log ---"
+
+    def launch(self, cmd: list[str], cwd: Path, env: dict[str, str], timeout: float) -> None:
+        import httpx
+
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(
+                    self.failure(
+                        f"the server exited with status {self.proc.returncode} while starting"
+                    )
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise SystemExit(self.failure(f"the server did not answer /healthz within {timeout:.0f} s"))
+
+    def stop(self, timeout: float = 20.0) -> float:
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        began = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return time.monotonic() - began
+
+
+class ServerProcess(ManagedProcess):
     def __init__(
         self,
         instance: Path,
@@ -611,13 +670,7 @@ class ServerProcess:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self, timeout: float = 30.0) -> None:
-        import httpx
-
         env = {
             **os.environ,
             "KEHAI_INSTANCE_DIR": str(self.instance),
@@ -639,55 +692,16 @@ class ServerProcess:
             env["KEHAI_WORKERS"] = str(self.workers)
         else:
             env.pop("KEHAI_REDIS_URL", None)
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(
-                    self.failure(
-                        f"the server exited with status {self.proc.returncode} while starting"
-                    )
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise SystemExit(self.failure(f"the server did not answer /healthz within {timeout:.0f} s"))
+        self.launch(cmd, ROOT, env, timeout)
 
     def failure(self, what: str) -> str:
-        tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
         hint = ""
         if self.workers > 1:
             hint = (
                 "\n(--workers > 1 needs multi-process serving and the Redis broker "
                 "in the app; see the log above.)"
             )
-        return f"fanout: {what}.\n--- {self.log} (tail) ---\n{tail}--- end of log ---{hint}"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 20.0) -> float:
-        if self.proc is None or self.proc.poll() is not None:
-            return 0.0
-        began = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return time.monotonic() - began
-
+        return f"fanout: {super().failure(what)}{hint}"
 
 class Profiler:
     """Optional py-spy sampling of the server, one file per phase."""

@@ -366,7 +366,7 @@ def client_main(
 # the servers
 
 
-class BareServer:
+class BareServer(fanout.ManagedProcess):
     """bench/bare.py on a free port; same interface as fanout.ServerProcess."""
 
     workers = 1
@@ -374,62 +374,18 @@ class BareServer:
     def __init__(self, port: int, log: Path) -> None:
         self.port = port
         self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        self.proc = None
 
     def failure(self, what: str) -> str:
-        tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-        return f"bare: {what}.\n--- {self.log} (tail) ---\n{tail}--- end of log ---"
+        return f"bare: {super().failure(what)}"
 
     def start(self, timeout: float = 30.0) -> None:
-        import httpx
-
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(BENCH / "bare.py"), "--port", str(self.port)],
-                cwd=BENCH,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(
-                    self.failure(
-                        f"the server exited with status {self.proc.returncode} while starting"
-                    )
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise SystemExit(self.failure(f"the server did not answer /healthz within {timeout:.0f} s"))
+        self.launch([sys.executable, str(BENCH / "bare.py"), "--port", str(self.port)],
+                    BENCH, env, timeout)
 
     def stop(self, timeout: float = 10.0) -> float:
-        if self.proc is None or self.proc.poll() is not None:
-            return 0.0
-        began = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return time.monotonic() - began
+        return super().stop(timeout)
 
 
 def kill_server(server: Any) -> None:
