@@ -47,7 +47,7 @@ class Membership(BaseModel):
             User.select()
             .join(cls)
             .where(cls.conversation == conversation_id)
-            .order_by(User.display_name)
+            .order_by(User.display_name, User.id)  # the page's order (presence/audience.py)
         )
 
     @classmethod

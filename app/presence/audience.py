@@ -1,33 +1,57 @@
-"""Who may see whose presence, computed for a whole batch of changes in two queries."""
+"""Who may see whose presence, computed for a whole batch of changes.
+
+Presence goes only where a dot of that person is on someone's screen: to everyone who shares
+a direct chat or a small group with them, and in a group larger than SHOWN_MEMBERS only when
+they are one of the members its page shows (conversations/show.html lists the first
+SHOWN_MEMBERS by name; messages carry no dot). Pushing every arrival in a room of 10,000 to all
+10,000 members would cost a hundred million fragments for dots nobody can see.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from app.models import Membership, User
+from app.members import members_of
+from app.models import Conversation, Membership, User
+
+SHOWN_MEMBERS = 20  # the member strip of a group page (also in its template)
+
+
+def shown_members(conversation_id: int) -> list[User]:
+    """The members a group's page shows with a dot, in the page's order."""
+    return list(User.select().join(Membership)
+                .where(Membership.conversation == conversation_id)
+                .order_by(User.display_name, User.id).limit(SHOWN_MEMBERS))
 
 
 def batch_audience(changed: list[int]) -> tuple[dict[int, User], dict[int, frozenset[int]],
                                                  list[int]]:
-    """(changed users, recipient -> the changed users they share a conversation with,
-    operator ids). Walks conversations, not pairs: one big room costs its size, not its
-    size squared."""
+    """(changed users, recipient -> the changed users whose dot they can see, operator ids).
+
+    Walks conversations, not pairs, and reads a room's members from the members cache: one
+    big room costs its size, not its size squared, and no member rows per batch."""
     users = {u.id: u for u in User.select().where(User.id.in_(changed))}
     operators = [u.id for u in User.select(User.id).where(User.role == "operator")]
-    theirs = Membership.select(Membership.conversation).where(Membership.user.in_(changed))
-    rows = (Membership.select(Membership.conversation, Membership.user)
-            .where(Membership.conversation.in_(theirs)).tuples())
-    members: dict[int, list[int]] = defaultdict(list)
-    for conversation_id, user_id in rows:
-        members[conversation_id].append(user_id)
-    wanted = set(changed)
-    visible: dict[int, frozenset[int]] = {}
-    for people in members.values():
-        here = frozenset(p for p in people if p in wanted)
-        for person in people:
+    theirs: dict[int, list[int]] = defaultdict(list)
+    for conversation_id, user_id in (Membership.select(Membership.conversation, Membership.user)
+                                     .where(Membership.user.in_(changed)).tuples()):
+        theirs[conversation_id].append(user_id)
+    # Everyone sees their own dot (the sidebar shows it), whatever rooms they are in.
+    visible: dict[int, frozenset[int]] = {uid: frozenset((uid,)) for uid in users}
+    for conversation in Conversation.select().where(Conversation.id.in_(list(theirs))):
+        members = members_of(conversation)
+        here = theirs[conversation.id]
+        if len(members) > SHOWN_MEMBERS:
+            shown = {u.id for u in shown_members(conversation.id)}
+            here = [u for u in here if u in shown]
+            if not here:
+                continue
+        seen_here = frozenset(here)
+        for person in members:
             seen = visible.get(person)
             # Reuse the same frozenset where possible: equal sets then group for free.
-            visible[person] = here if seen is None or seen == here else seen | here
+            visible[person] = (seen_here if seen is None or seen == seen_here
+                               else seen | seen_here)
     return users, visible, operators
 
 

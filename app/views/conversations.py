@@ -12,6 +12,7 @@ from app.i18n import gettext as _
 from app.models import DIRECT, GROUP, Conversation, Membership, Message, User
 from app.models.inbox import conversation_view, inbox
 from app.presence import statuses_for
+from app.presence.audience import SHOWN_MEMBERS
 from app.presence.rows import last_seen_of
 from app.services import services
 from app.views import CONVERSATION, MAX_ID, conversation_or_404
@@ -131,6 +132,7 @@ async def show(conversation_id: int) -> str:
         conversation=conversation, membership=membership, members=members,
         title=_title(conversation, members, g.user), messages=messages, has_older=has_older,
         items=items, presence=presence, active_id=conversation.id, reads=reads,
+        shown_members=SHOWN_MEMBERS,
     )
 
 
