@@ -31,6 +31,14 @@ class Session(BaseModel):
         return row.user if row else None
 
     @classmethod
+    def user_id_for(cls, session_id: str) -> int | None:
+        """Just the user id of a live session: what a stream needs to open. Thousands of
+        tabs reconnect at once after a restart, so no model objects, no join."""
+        query = cls.select(cls.user).where(cls.id == session_id).limit(1)
+        row = cls._meta.database.execute(query).fetchone()
+        return int(row[0]) if row else None
+
+    @classmethod
     def revoke(cls, session_id: str) -> int:
         return cls.delete().where(cls.id == session_id).execute()
 

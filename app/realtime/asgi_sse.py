@@ -67,22 +67,22 @@ class LeanSSE:
     async def _admit(self, scope: dict) -> Refusal | tuple[int, str, str, str | None, str]:
         """A refusal, or (user id, session id, language, resume id, tab id).
 
-        Kept apart from `stream` so that nothing used only to admit (headers, the user row)
+        Kept apart from `stream` so that nothing used only to admit (headers, the query)
         stays referenced for the half hour a stream lives.
         """
         headers = dict(scope["headers"])
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
         sid = await self._session_id(headers)
-        user = await run_db(Session.user_for, sid) if sid else None
+        user_id = await run_db(Session.user_id_for, sid) if sid else None
         with use_locale(lang):
-            refusal = await admit(self.kehai, user.id if user else None)
-        if refusal is not None or user is None or sid is None:
+            refusal = await admit(self.kehai, user_id)
+        if refusal is not None or user_id is None or sid is None:
             return refusal or Refusal(401, "")
         resume_raw = headers.get(b"last-event-id")
         resume = resume_raw.decode("latin-1") if resume_raw is not None else (
             query.get("since", [None])[0])
-        return user.id, sid, lang, resume, query.get("tab", [""])[0][:64]
+        return user_id, sid, lang, resume, query.get("tab", [""])[0][:64]
 
     async def stream(self, scope: dict, receive: Any, send: Any) -> None:
         admitted = await self._admit(scope)
