@@ -77,7 +77,10 @@ from fanout import (  # noqa: E402
 
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-TARGETS = ("kehai", "bare")
+TARGETS = ("kehai", "bare", "kehai-2w")
+# "kehai-2w": `run.py --workers 2` with Redis, measured at the plan's largest stream count only
+# (connect, memory, saturation, latency; the storms run on one worker)
+TWO_WORKERS = "kehai-2w"
 RETRY_FIELD = re.compile(rb"(?:^|\n)retry: (\d+)\n")
 MSG_EVENT = re.compile(
     rb'(?:^|\n\n)((?:id: [^\n]*\n)?data: <div data-event="new-message".*?\n\n)', re.S
@@ -213,7 +216,7 @@ class HarnessClient(Client):
         self.msg_frame_bytes = 0
 
     def request(self, s: Stream) -> bytes:
-        if self.target == "kehai":
+        if self.target != "bare":
             return super().request(s)
         lines = [  # the bare broadcaster: no session, otherwise the same request
             "GET /sse HTTP/1.1",
@@ -460,6 +463,14 @@ class Run:
         self.profiler: Profiler | None = None
         self.fd_limit = 0
 
+    @property
+    def kehai(self) -> bool:
+        return self.target != "bare"
+
+    def rss(self) -> int:
+        """The server's resident memory: every process of it (a supervisor and workers)."""
+        return sum(rss_bytes(pid) for pid in process_tree(self.server.pid))
+
     def log(self, text: str) -> None:
         if not self.args.quiet:
             print(f"[{time.strftime('%H:%M:%S')}] {self.target} {self.n:>6,}: {text}", flush=True)
@@ -478,12 +489,13 @@ class Run:
         self.r["server_log"] = str(log)
         port = free_port()
         t = time.monotonic()
-        if self.target == "kehai":
+        if self.kehai:
             secret = secrets.token_urlsafe(48)
             self.seeded = seed_instance(self.instance, self.n, secret)
             self.r["seed_s"] = time.monotonic() - t
             tuning = {"max_streams_per_user": 10, "message_limit": [1_000_000, 1]}
-            self.server = ServerProcess(self.instance, port, 1, tuning, secret, log)
+            workers = 2 if self.target == TWO_WORKERS else 1
+            self.server = ServerProcess(self.instance, port, workers, tuning, secret, log)
         else:
             self.server = BareServer(port, log)
         t = time.monotonic()
@@ -689,7 +701,7 @@ class Run:
 
         t0 = time.monotonic()
         try:
-            if self.target == "kehai":
+            if self.kehai:
                 conv = self.seeded["conversation_id"]
                 r = await http.post(
                     f"/c/{conv}/messages",
@@ -769,10 +781,10 @@ class Run:
 
     async def measure(self) -> None:
         plan, n = self.plan, self.n
-        if self.target == "kehai":
+        if self.kehai:
             await self.check_cookie()
         await asyncio.sleep(0.5)
-        rss0 = rss_bytes(self.server.pid)
+        rss0 = self.rss()
         self.r["rss_before"] = rss0
 
         # connect
@@ -791,7 +803,7 @@ class Run:
             ),
         )
         opened = self.total("opened")
-        rss_open = rss_bytes(self.server.pid)
+        rss_open = self.rss()
         replies = await self.ask("collect")
         firsts = [t for rep in replies for t in rep["first_at"]]
         per_stream = sorted(x for rep in replies for x in rep["connect"])
@@ -825,10 +837,10 @@ class Run:
             self.profiler.start("settle")
         t = time.monotonic()
         settled, until = await self.wait_idle(plan.settle_quiet, plan.settle_timeout)
-        rss_settled = rss_bytes(self.server.pid)
+        rss_settled = self.rss()
         self.cpu_phase("settle", m0)
         await asyncio.sleep(plan.memory_idle_s)
-        rss_idle = rss_bytes(self.server.pid)
+        rss_idle = self.rss()
         self.r.update(
             {
                 "settled": settled,
@@ -852,7 +864,7 @@ class Run:
             if self.scenarios:
                 await self.typing_storm()
                 await self.reconnect_storm(http)
-        if self.target == "kehai":
+        if self.kehai:
             with contextlib.suppress(Exception):
                 async with self.http() as http:
                     text = (await http.get("/metrics")).text
@@ -861,7 +873,7 @@ class Run:
         self.r["client_errors"] = self.errors()
         self.r["reconnects"] = self.total("reconnects")
         self.r["ended_by_server"] = self.total("ended_by_server")
-        self.r["rss_end"] = rss_bytes(self.server.pid)
+        self.r["rss_end"] = self.rss()
 
     async def check_cookie(self) -> None:
         async with self.http() as http:
@@ -1172,6 +1184,7 @@ FIGURES = [
     ("fan-out latency p50 at 10 msg/s", "steady.p50_s", "ms", 1000, "lower"),
     ("fan-out latency p99 at 10 msg/s", "steady.p99_s", "ms", 1000, "lower"),
 ]
+TWO_WORKER_FIGURES = [f for f in FIGURES if f[1] != "mem_per_stream_settled"]
 KEHAI_ONLY = [
     ("typing storm: typists", "typing.typists", "", 1),
     ("typing storm: frames delivered", "typing.frames", "", 1),
@@ -1212,6 +1225,17 @@ def table_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
             bv = bv * scale if bv is not None else None
             ratio = f"{kv / bv:,.2f}" if kv is not None and bv else "n/a"
             rows.append((f"{label}, {unit} ({better} is better) @ {n:,}", fmt(kv), fmt(bv), ratio))
+    for n in counts:
+        k, k2 = by.get(("kehai", n)), by.get((TWO_WORKERS, n))
+        if not k2:
+            continue
+        for label, path, unit, scale, better in TWO_WORKER_FIGURES:
+            one, two = _get(k, path), _get(k2, path)
+            one = one * scale if one is not None else None
+            two = two * scale if two is not None else None
+            ratio = f"{two / one:,.2f} x 1 worker" if two is not None and one else "n/a"
+            rows.append((f"two workers + Redis: {label}, {unit} ({better} is better) @ {n:,}",
+                         fmt(two), "-", ratio))
     for n in counts:
         k = by.get(("kehai", n))
         if not k or ("typing" not in k and "reconnect" not in k):
@@ -1254,7 +1278,7 @@ def noise_lines(runs: list[dict[str, Any]]) -> list[str]:
             continue
         cap = t["wall_s"] * ncpu
         out.append(
-            f"{r['target']:>5} {r['streams']:>6,}: wall {t['wall_s']:5.1f} s; CPU server "
+            f"{r['target']:>8} {r['streams']:>6,}: wall {t['wall_s']:5.1f} s; CPU server "
             f"{t['server_s']:5.1f} s, clients {t['clients_s']:5.1f} s, harness "
             f"{t['harness_s']:4.1f} s, other processes {t['other_s']:5.1f} s "
             f"({t['other_s'] / cap:.0%} of the machine)"
@@ -1309,7 +1333,7 @@ def plot(runs: list[dict[str, Any]], path: Path, title: str) -> bool:
         print("no plot: matplotlib is not installed (pip install -e '.[bench]')", flush=True)
         return False
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    styles = {"kehai": "tab:red", "bare": "tab:blue"}
+    styles = {"kehai": "tab:red", "bare": "tab:blue", TWO_WORKERS: "tab:orange"}
     for target in TARGETS:
         pts = sorted(
             (r["streams"], _get(r, "steady.p50_s"), _get(r, "steady.p99_s"))
@@ -1387,7 +1411,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     mode.add_argument("--quick", action="store_true", help="200 and 1,000 streams (< 2 min)")
     mode.add_argument("--smoke", action="store_true", help="20 streams, 3 messages: runs at all")
     p.add_argument("--streams", help="comma-separated stream counts (overrides the plan)")
-    p.add_argument("--targets", default="kehai,bare", help="comma-separated: kehai, bare")
+    p.add_argument("--targets", default="kehai,bare,kehai-2w",
+                   help="comma-separated: kehai, bare, kehai-2w (two workers with Redis, at the "
+                        "largest stream count)")
     p.add_argument("--steady-s", type=float, help="seconds at the steady rate")
     p.add_argument("--rate", type=float, help="steady messages/s (default 10)")
     p.add_argument("--typists", type=int, help="typing storm size")
@@ -1467,6 +1493,8 @@ def measure_all(
                 plan.scenarios_at == "largest" and n == max(plan.streams)
             )
             for target in targets:
+                if target == TWO_WORKERS and n != max(plan.streams):
+                    continue
                 print(f"== {target} with {n:,} streams ==", flush=True)
                 r = run_one(target, n, plan, args, bare_bytes, scen)
                 if target == "kehai" and r.get("msg_frame_bytes"):

@@ -32,10 +32,11 @@ def test_bench_run_smoke(tmp_path: Path) -> None:
         "fan-out latency p99",
         "typing storm",
         "reconnect storm",
+        "two workers + Redis",
     ):
         assert label in proc.stdout, proc.stdout
     runs = json.loads(out.read_text())["runs"]
-    assert {r["target"] for r in runs} == {"kehai", "bare"}
+    assert {r["target"] for r in runs} == {"kehai", "bare", "kehai-2w"}
     for r in runs:
         assert "failure" not in r, r.get("failure")
         assert r["opened"] == 20
