@@ -469,7 +469,7 @@ class Run:
 
     def rss(self) -> int:
         """The server's resident memory: every process of it (a supervisor and workers)."""
-        return sum(rss_bytes(pid) for pid in process_tree(self.server.pid))
+        return rss_bytes(self.server.pid)  # sums the process tree itself
 
     def log(self, text: str) -> None:
         if not self.args.quiet:
