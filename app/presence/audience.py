@@ -4,7 +4,7 @@ Presence goes only where a dot of that person is on someone's screen: to everyon
 a direct chat or a small group with them, and in a group larger than SHOWN_MEMBERS only when
 they are one of the members its page shows (conversations/show.html lists the first
 SHOWN_MEMBERS by name; messages carry no dot). Pushing every arrival in a room of 10,000 to all
-10,000 members would cost a hundred million fragments for dots nobody can see.
+10,000 members would cost tens of millions of fragments for dots nobody can see.
 """
 
 from __future__ import annotations
