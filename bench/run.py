@@ -226,7 +226,7 @@ class HarnessClient(Client):
             "Cache-Control: no-cache",
         ]
         if s.last_id is not None:
-            lines.append(f"Last-Event-ID: {s.last_id}")
+            lines.append(f"Last-Event-ID: {s.last_id.decode()}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     def snapshot(self) -> dict[str, Any]:
