@@ -714,6 +714,24 @@ class ServerProcess(ManagedProcess):
             env.pop("KEHAI_REDIS_URL", None)
         self.launch(cmd, ROOT, env, timeout)
 
+    def stop(self, timeout: float = 20.0) -> float:
+        took = super().stop(timeout)
+        if self.workers > 1:
+            self.forget_redis_keys()
+        return took
+
+    def forget_redis_keys(self) -> None:
+        """Delete this run's keys (events, leases, limits) so that runs do not pile up in Redis."""
+        with contextlib.suppress(Exception):
+            import redis
+
+            url = os.environ.get("KEHAI_REDIS_URL", "redis://127.0.0.1:6379/0")
+            client = redis.Redis.from_url(url)
+            keys = list(client.scan_iter(match=f"kehai-bench-{self.port}:*", count=1000))
+            for i in range(0, len(keys), 1000):
+                client.delete(*keys[i : i + 1000])
+            client.close()
+
     def failure(self, what: str) -> str:
         hint = ""
         if self.workers > 1:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import sys
 import time
+import zlib
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from app.realtime import kinds, sse
 
@@ -66,18 +71,44 @@ class Event:
 
     def to_wire(self) -> dict[str, object]:
         return {
-            "k": self.kind, "r": sorted(self.recipients), "h": self.html, "c": self.coalesce_key,
-            "s": self.seq, "e": self.epoch, "t": self.created,
+            "k": self.kind, "rz": pack_ids(self.recipients), "h": self.html,
+            "c": self.coalesce_key, "s": self.seq, "e": self.epoch, "t": self.created,
         }
 
     @classmethod
     def from_wire(cls, data: dict[str, object]) -> Event:
-        recipients: Iterable[int] = data["r"]  # type: ignore[assignment]
         event = cls(
-            kind=str(data["k"]), recipients=frozenset(recipients),
+            kind=str(data["k"]), recipients=recipients_on_wire(data),
             html=dict(data["h"]),  # type: ignore[arg-type]
             coalesce_key=data.get("c"),  # type: ignore[arg-type]
             seq=int(data["s"]), epoch=str(data["e"]), created=float(data["t"]),  # type: ignore[arg-type]
         )
         event.encode()
         return event
+
+
+def pack_ids(ids: Iterable[int]) -> str:
+    """User ids for the wire: sorted, delta-encoded, compressed. A room of 10,000 members is
+    about a hundred bytes instead of 60 KB of JSON in every stored event (the Redis stream
+    keeps tens of thousands) and in every process's copy."""
+    ordered = sorted(ids)
+    deltas = array("q", (b - a for a, b in zip([0, *ordered], ordered, strict=False)))
+    if sys.byteorder == "big":  # the wire is little-endian, whatever the host
+        deltas.byteswap()
+    return base64.b64encode(zlib.compress(deltas.tobytes(), 1)).decode("ascii")
+
+
+def unpack_ids(packed: str) -> frozenset[int]:
+    deltas = array("q")
+    deltas.frombytes(zlib.decompress(base64.b64decode(packed)))
+    if sys.byteorder == "big":
+        deltas.byteswap()
+    return frozenset(accumulate(deltas))
+
+
+def recipients_on_wire(data: dict[str, object]) -> frozenset[int]:
+    """The recipients of a stored or published event; "r" (a plain list) is what events
+    written before the packed form carry."""
+    if "rz" in data:
+        return unpack_ids(str(data["rz"]))
+    return frozenset(data.get("r", ()))  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from app.config import Config
 from app.realtime.broker import Control, Deliver
-from app.realtime.events import Event, EventId
+from app.realtime.events import Event, EventId, recipients_on_wire
 
 log = logging.getLogger(__name__)
 REDIS_POOL_SIZE = 32  # commands in flight per process; more wait their turn
@@ -157,7 +157,7 @@ class RedisBroker:
             batch = await self.redis.xrange(self.keys["log"], min=cursor, max="+", count=1000)
             for entry_id, fields in batch:
                 data = json.loads(fields["p"])
-                if user_id in data["r"]:
+                if user_id in recipients_on_wire(data):
                     out.append(Event.from_wire({**data, "s": int(entry_id.split("-")[1]),
                                                 "e": head.epoch}))
             if len(batch) < 1000:
