@@ -89,7 +89,7 @@ class Event:
 
 def pack_ids(ids: Iterable[int]) -> str:
     """User ids for the wire: sorted, delta-encoded, compressed. A room of 10,000 members is
-    about a hundred bytes instead of 60 KB of JSON in every stored event (the Redis stream
+    about 600 bytes instead of 60 KB of JSON in every stored event (the Redis stream
     keeps tens of thousands) and in every process's copy."""
     ordered = sorted(ids)
     deltas = array("q", (b - a for a, b in zip([0, *ordered], ordered, strict=False)))
