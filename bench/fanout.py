@@ -787,7 +787,83 @@ class Profiler:
 # the run
 
 
-class Bench:
+class ClientPool:
+    """The client processes of a bench run: started, heard from over pipes, stopped.
+
+    Shared by this bench and bench/run.py; `on_reply` takes what is not a stats report.
+    """
+
+    def init_clients(self) -> None:
+        self.pipes: list[Any] = []
+        self.procs: list[Any] = []
+        self.stats: list[dict[str, Any]] = []
+
+    def spawn_clients(self, target: Any, name: str, k: int, n: int, cookies: list[str],
+                      concurrency: int, host: str, port: int, extra: tuple[Any, ...]) -> None:
+        """k processes, each holding every k-th of the n streams: target(pipe, host, port,
+        streams, connect concurrency, *extra)."""
+        ctx = mp.get_context("spawn")
+        per_proc = max(1, concurrency // k)
+        for j in range(k):
+            parent_end, child_end = ctx.Pipe()
+            part = [(i, cookies[i]) for i in range(j, n, k)]
+            proc = ctx.Process(target=target, name=f"{name}-{j}", daemon=True,
+                               args=(child_end, host, port, part, per_proc, *extra))
+            proc.start()
+            child_end.close()
+            self.pipes.append(parent_end)
+            self.procs.append(proc)
+            self.stats.append({})
+
+    def on_reply(self, j: int, kind: str, payload: Any) -> None:
+        """A client's answer to a command (not a stats report)."""
+
+    def pump(self) -> None:
+        """Read whatever the clients reported."""
+        for j, pipe in enumerate(self.pipes):
+            with contextlib.suppress(OSError, ValueError):
+                while pipe.poll():
+                    try:
+                        kind, payload = pipe.recv()
+                    except EOFError:
+                        break
+                    if kind in ("stats", "stopped"):
+                        self.stats[j] = payload
+                    else:
+                        self.stats[j] = payload["stats"]
+                        self.on_reply(j, kind, payload)
+
+    def total(self, key: str) -> int:
+        return sum(int(s.get(key, 0)) for s in self.stats)
+
+    def errors(self) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for s in self.stats:
+            out.update(s.get("errors", {}))
+        return dict(out)
+
+    def client_pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.pid is not None]
+
+    def stop_clients(self, stop_message: Any, limit_s: float) -> None:
+        """Ask every client to stop, wait up to `limit_s`, then kill what is left."""
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(stop_message)
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
+            self.pump()
+            time.sleep(0.05)
+        for p in self.procs:
+            if p.is_alive():
+                p.kill()
+            p.join(5)
+        for pipe in self.pipes:
+            with contextlib.suppress(Exception):
+                pipe.close()
+
+
+class Bench(ClientPool):
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.n = args.streams
@@ -799,9 +875,7 @@ class Bench:
             "workers": args.workers,
             "client_procs": args.client_procs,
         }
-        self.pipes: list[Any] = []
-        self.procs: list[Any] = []
-        self.stats: list[dict[str, Any]] = []
+        self.init_clients()
         self.results: list[dict[str, Any] | None] = []
         self.server: ServerProcess | None = None
         self.profiler: Profiler | None = None
@@ -814,47 +888,14 @@ class Bench:
     # -- client processes ------------------------------------------------------------------
 
     def start_clients(self, host: str, port: int, cookies: list[str], fd_limit: int) -> None:
-        ctx = mp.get_context("spawn")
         k = self.args.client_procs
-        per_proc = max(1, self.args.connect_concurrency // k)
-        for j in range(k):
-            parent_end, child_end = ctx.Pipe()
-            part = [(i, cookies[i]) for i in range(j, self.n, k)]
-            proc = ctx.Process(
-                target=client_main,
-                name=f"fanout-client-{j}",
-                args=(child_end, host, port, part, per_proc, fd_limit),
-                daemon=True,
-            )
-            proc.start()
-            child_end.close()
-            self.pipes.append(parent_end)
-            self.procs.append(proc)
-            self.stats.append({})
-            self.results.append(None)
+        self.spawn_clients(client_main, "fanout-client", k, self.n, cookies,
+                           self.args.connect_concurrency, host, port, (fd_limit,))
+        self.results.extend([None] * k)
 
-    def pump(self) -> None:
-        """Read whatever the clients reported."""
-        for j, pipe in enumerate(self.pipes):
-            while pipe.poll():
-                try:
-                    kind, payload = pipe.recv()
-                except EOFError:
-                    break
-                if kind in ("stats", "stopped"):
-                    self.stats[j] = payload
-                elif kind == "result":
-                    self.results[j] = payload
-                    self.stats[j] = payload["stats"]
-
-    def total(self, key: str) -> int:
-        return sum(int(s.get(key, 0)) for s in self.stats)
-
-    def errors(self) -> dict[str, int]:
-        out: Counter[str] = Counter()
-        for s in self.stats:
-            out.update(s.get("errors", {}))
-        return dict(out)
+    def on_reply(self, j: int, kind: str, payload: Any) -> None:
+        if kind == "result":
+            self.results[j] = payload
 
     def gc_snapshot(self, settle: bool = False) -> dict[str, Any] | None:
         """The server's GC pause record (only with --gc-stats)."""
@@ -915,9 +956,6 @@ class Bench:
         self.result[f"server_cpu_{name}_s"] = server
         self.result[f"client_cpu_{name}_s"] = clients
         self.result[f"other_cpu_{name}_s"] = max(other, 0.0)
-
-    def client_pids(self) -> list[int]:
-        return [p.pid for p in self.procs if p.pid is not None]
 
     def broadcast(self, cmd: str) -> None:
         for pipe in self.pipes:
@@ -1013,14 +1051,7 @@ class Bench:
         """Stop the profiler, the clients and the server; look through the server log."""
         if self.profiler is not None:
             self.profiler.stop()
-        self.broadcast("stop")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
-            self.pump()
-            time.sleep(0.1)
-        for p in self.procs:
-            if p.is_alive():
-                p.kill()
+        self.stop_clients("stop", 15)
         if self.server is not None:
             self.result["server_exit_s"] = self.server.stop()
             self.result["server_log_errors"] = scan_log(self.log_path)

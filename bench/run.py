@@ -434,7 +434,7 @@ def bare_body(i: int, size: int) -> str:
 # one (target, streams) run
 
 
-class Run:
+class Run(fanout.ClientPool):
     def __init__(
         self,
         target: str,
@@ -452,9 +452,7 @@ class Run:
         self.scenarios = scenarios and target == "kehai"
         self.r: dict[str, Any] = {"target": target, "streams": n}
         self.server: Any = None
-        self.pipes: list[Any] = []
-        self.procs: list[Any] = []
-        self.stats: list[dict[str, Any]] = []
+        self.init_clients()
         self.replies: list[dict[str, Any] | None] = []
         self.instance: Path | None = None
         self.seeded: dict[str, Any] | None = None
@@ -513,18 +511,7 @@ class Run:
     def teardown(self) -> None:
         if self.profiler is not None:
             self.profiler.stop()
-        self.send_all(("stop", None))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(p.is_alive() for p in self.procs):
-            self.pump()
-            time.sleep(0.05)
-        for p in self.procs:
-            if p.is_alive():
-                p.kill()
-            p.join(5)
-        for pipe in self.pipes:
-            with contextlib.suppress(Exception):
-                pipe.close()
+        self.stop_clients(("stop", None), 10)
         kill_server(self.server)
         if self.server is not None:
             self.r["server_log_errors"] = scan_log(self.server.log)
@@ -534,33 +521,12 @@ class Run:
     # -- client processes -------------------------------------------------------------------
 
     def start_clients(self) -> None:
-        ctx = mp.get_context("spawn")
         k = self.args.client_procs or (2 if self.n >= 5000 else 1)
-        per_proc = max(1, self.args.connect_concurrency // k)
         cookies = self.seeded["cookies"] if self.seeded else [""] * self.n
-        for j in range(k):
-            parent_end, child_end = ctx.Pipe()
-            part = [(i, cookies[i]) for i in range(j, self.n, k)]
-            proc = ctx.Process(
-                target=client_main,
-                name=f"bench-client-{j}",
-                daemon=True,
-                args=(
-                    child_end,
-                    "127.0.0.1",
-                    self.server.port,
-                    part,
-                    per_proc,
-                    self.fd_limit,
-                    self.target,
-                ),
-            )
-            proc.start()
-            child_end.close()
-            self.pipes.append(parent_end)
-            self.procs.append(proc)
-            self.stats.append({})
-            self.replies.append(None)
+        self.spawn_clients(client_main, "bench-client", k, self.n, cookies,
+                           self.args.connect_concurrency, "127.0.0.1", self.server.port,
+                           (self.fd_limit, self.target))
+        self.replies.extend([None] * k)
         self.r["client_procs"] = k
 
     def send_all(self, msg: tuple[str, Any]) -> None:
@@ -568,28 +534,8 @@ class Run:
             with contextlib.suppress(OSError, ValueError):
                 pipe.send(msg)
 
-    def pump(self) -> None:
-        for j, pipe in enumerate(self.pipes):
-            with contextlib.suppress(OSError, ValueError):
-                while pipe.poll():
-                    try:
-                        kind, payload = pipe.recv()
-                    except EOFError:
-                        break
-                    if kind in ("stats", "stopped"):
-                        self.stats[j] = payload
-                    else:
-                        self.replies[j] = payload
-                        self.stats[j] = payload["stats"]
-
-    def total(self, key: str) -> int:
-        return sum(int(s.get(key, 0)) for s in self.stats)
-
-    def errors(self) -> dict[str, int]:
-        out: Counter[str] = Counter()
-        for s in self.stats:
-            out.update(s.get("errors", {}))
-        return dict(out)
+    def on_reply(self, j: int, kind: str, payload: Any) -> None:
+        self.replies[j] = payload
 
     async def ask(self, cmd: str, arg: Any = None, limit_s: float = 60) -> list[dict[str, Any]]:
         """Send a command to every client process and wait for all their answers."""
@@ -629,7 +575,7 @@ class Run:
         return (
             time.monotonic(),
             cpu_seconds(process_tree(self.server.pid)),
-            cpu_seconds([p.pid for p in self.procs if p.pid]),
+            cpu_seconds(self.client_pids()),
             cpu_seconds([os.getpid()]),
             machine_busy(),
         )
