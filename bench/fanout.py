@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -596,15 +597,18 @@ def client_main(
     connect_concurrency: int,
     fd_limit: int,
 ) -> None:
+    serve_client(fd_limit, lambda: Client(pipe, host, port, cookies, connect_concurrency))
+
+
+def serve_client(fd_limit: int, make: Callable[[], Client]) -> None:
+    """A client process's life: file limit, no SIGINT, uvloop, then the client's loop."""
     raise_fd_limit(fd_limit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    try:
+    with contextlib.suppress(ImportError):
         import uvloop
 
         uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(Client(pipe, host, port, cookies, connect_concurrency).run())
+    asyncio.run(make().run())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -356,13 +356,8 @@ def client_main(
     fd_limit: int,
     target: str,
 ) -> None:
-    raise_fd_limit(fd_limit)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
-    asyncio.run(HarnessClient(pipe, host, port, cookies, connect_concurrency, target).run())
+    fanout.serve_client(
+        fd_limit, lambda: HarnessClient(pipe, host, port, cookies, connect_concurrency, target))
 
 
 # ---------------------------------------------------------------------------------------------
