@@ -38,11 +38,6 @@ def _glibc() -> Any | None:
     return libc
 
 
-def free_heap_bytes() -> int | None:
-    libc = _glibc()
-    return None if libc is None else int(libc.mallinfo2().fordblks)
-
-
 async def trim_forever(check_s: float = CHECK_S, threshold: int = FREE_THRESHOLD) -> None:
     libc = _glibc()
     if libc is None:
