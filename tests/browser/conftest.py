@@ -71,8 +71,8 @@ def _unavailable(reason: str) -> None:
 
 # Module scope, not session: while Playwright's sync API is open it marks its event loop as
 # running in the main thread, and every async test collected after it would fail.
-@pytest.fixture(scope="module")
-def playwright_instance() -> Iterator[Any]:
+def open_playwright() -> Iterator[Any]:
+    """Playwright's sync API, or a failure (CI) / skip saying what is missing."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -83,11 +83,20 @@ def playwright_instance() -> Iterator[Any]:
         yield p
 
 
-@pytest.fixture(scope="module")
-def browser(playwright_instance: Any) -> Iterator[Any]:
-    b = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def launch_chromium(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield b
     b.close()
+
+
+@pytest.fixture(scope="module")
+def playwright_instance() -> Iterator[Any]:
+    yield from open_playwright()
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_instance: Any) -> Iterator[Any]:
+    yield from launch_chromium(playwright_instance)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -22,11 +22,10 @@ import pytest
 from app.db import run_db
 from app.models import User
 from tests.browser.conftest import (  # noqa: F401  (fixtures and the problems hook, reused)
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _unavailable,
+    launch_chromium,
     live,
     new_page,
+    open_playwright,
     page_for,
     problems,
     pytest_runtest_call,
@@ -39,22 +38,16 @@ from tests.support import ROOT, Person, Server
 
 @pytest.fixture
 def playwright_instance() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import expect, sync_playwright
-    except ImportError:
-        _unavailable("the playwright package (pip install -e '.[test]')")
-    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        _unavailable(f"Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as p:
+    for p in open_playwright():
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=TIMEOUT_MS)
         yield p
 
 
 @pytest.fixture
 def browser(playwright_instance: Any) -> Iterator[Any]:
-    b = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield b
-    b.close()
+    yield from launch_chromium(playwright_instance)
 
 
 @pytest.fixture
