@@ -14,7 +14,7 @@ def _serve(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config as HConfig
 
-    from app import create_app
+    from app import create_app, lean
     from app.config import Config
 
     overrides: dict[str, Any] = {}
@@ -49,13 +49,9 @@ def _serve(args: argparse.Namespace) -> int:
         async def shutdown_trigger() -> None:
             await stop.wait()
             # End every stream first: Hypercorn would otherwise wait for them (issue 308).
-            app.extensions["kehai"].hub.shutdown()
+            app.kehai.hub.shutdown()
 
-        application: Any = app
-        if config.lean_sse:
-            from app.realtime.asgi_sse import LeanSSE
-
-            application = LeanSSE(app)
+        application: Any = lean(app) if config.lean_sse else app
         await serve(application, hconfig, shutdown_trigger=shutdown_trigger)
         trimmer.cancel()
 

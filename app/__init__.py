@@ -1,26 +1,20 @@
-"""Kehai: create_app(config) wires settings, database, blueprints and the live hub."""
+"""Kehai: create_app(config) builds the container, the Quart app and its routes."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from quart import Quart, g, request
+from quart import Quart, request
 from quart.sessions import SecureCookieSessionInterface
-from werkzeug.exceptions import HTTPException
 
 from app import db
-from app.auth import load_user
 from app.config import ROOT, Config
-from app.i18n import gettext, negotiate, ngettext, set_locale
-from app.metrics import Metrics
+from app.i18n import gettext, ngettext
+from app.kehai import Kehai, KehaiApp
 from app.migrate import apply_pending
-from app.ratelimit import MemoryLimiter
-from app.realtime.hub import Hub
-from app.realtime.memory_broker import MemoryBroker
-from app.security import add_headers, check_csrf, check_post, csrf_token
-from app.services import Services, services
 from app.templating import install_filters
+from app.web.render import Renderer
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -30,30 +24,7 @@ class _SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.scheme == "https"
 
 
-def _make_broker(config: Config) -> Any:
-    if config.redis_url:
-        from app.realtime.redis_broker import RedisBroker
-
-        return RedisBroker(config)
-    return MemoryBroker(config)
-
-
-def _make_limiter(config: Config, broker: Any) -> Any:
-    if config.redis_url:
-        from app.realtime.redis_limiter import RedisLimiter
-
-        return RedisLimiter(broker)
-    return MemoryLimiter()
-
-
-def create_app(config: Config | None = None) -> Quart:
-    """Build the app; `config` defaults to the KEHAI_* environment."""
-    config = config or Config.from_env()
-    app = Quart(
-        __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-    )
+def _configure(app: Quart, config: Config) -> None:
     app.session_interface = _SessionInterface()
     app.config.update(
         SECRET_KEY=config.secret_key,
@@ -65,99 +36,66 @@ def create_app(config: Config | None = None) -> Quart:
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         TESTING=config.testing,
     )
-    if config.testing:
-        from app.auth import use_fast_hashing
-
-        use_fast_hashing()
-    database = db.init(config.database_url, config.db_threads)
-    apply_pending(database)
-
-    metrics = Metrics()
-    broker = _make_broker(config)
-    hub = Hub(broker, config, metrics)
-    kehai = Services(config, hub, _make_limiter(config, broker), metrics)
-    metrics.gauge("kehai_broker_reconnects_total", lambda: getattr(broker, "reconnects", 0))
-    app.extensions["kehai"] = kehai
-
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     install_filters(app)
-    _register_hooks(app)
-    _register_blueprints(app)
 
-    from app.presence import install as install_presence
 
-    install_presence(app, kehai)
-    from app.typing import install as install_typing
+def _register_routes(app: Quart, kehai: Kehai) -> None:
+    """Capabilities' routes get their objects here; pages that combine them use kehai()."""
+    from app.dashboard.views import DashboardRoutes
+    from app.messages.views import MessageRoutes
+    from app.presence.views import PresenceRoutes
+    from app.receipts.views import ReceiptRoutes
+    from app.typists.views import TypingRoutes
+    from app.views import auth, conversations, health, settings, stream
 
-    install_typing(app, kehai)
+    config = kehai.config
+    for blueprint in (
+        MessageRoutes(kehai.messages, kehai.limits, config.message_limit).blueprint(),
+        ReceiptRoutes(kehai.receipts).blueprint(),
+        TypingRoutes(kehai.typing, kehai.limits, config.typing_limit).blueprint(),
+        PresenceRoutes(kehai.presence).blueprint(),
+        DashboardRoutes(kehai.dashboard).blueprint(),
+        auth.bp, conversations.bp, stream.bp, health.bp, settings.bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def create_app(config: Config | None = None) -> KehaiApp:
+    """Build the app; `config` defaults to the KEHAI_* environment."""
+    config = config or Config.from_env()
+    app = KehaiApp(__name__, template_folder=str(ROOT / "templates"),
+                   static_folder=str(ROOT / "static"))
+    _configure(app, config)
+    if config.testing:
+        from app.accounts import use_fast_hashing
+
+        use_fast_hashing()
+    apply_pending(db.init(config.database_url, config.db_threads))
+
+    kehai = Kehai(config, Renderer(app))
+    app.kehai = kehai
+    from app.views.hooks import install_hooks
+
+    install_hooks(app)
+    _register_routes(app, kehai)
 
     @app.before_serving
     async def _start() -> None:
-        await hub.start()
-        for hook in kehai.extras.get("start_hooks", []):
-            await hook()
+        await kehai.start()
 
     @app.after_serving
     async def _stop() -> None:
-        hub.shutdown()
-        for hook in kehai.extras.get("stop_hooks", []):
-            await hook()
-        await broker.stop()
+        await kehai.stop()
 
     return app
 
 
-def _register_hooks(app: Quart) -> None:
-    @app.before_request
-    async def _before() -> None:
-        set_locale(negotiate(request.headers.get("Accept-Language")))
-        g.csrf_token = csrf_token()
-        check_post()
-        await check_csrf()
-        await load_user()
-        if g.user is not None and request.method == "GET" and "HX-Request" not in request.headers:
-            # Taken before the page's queries: the stream resumes from here, so nothing that
-            # happens while the page renders falls between the page and the stream.
-            try:
-                g.stream_since = str(await services().hub.head())
-            except Exception:  # broker away: the stream will start with a resync instead
-                g.stream_since = ""
+def lean(app: KehaiApp) -> Any:
+    """The ASGI app `run.py` serves: /sse by the lean handler, everything else by Quart."""
+    from app.realtime.asgi_sse import LeanSSE
+    from app.views.stream import StreamDoor
+    from app.web.headers import asgi_headers
 
-    @app.after_request
-    async def _after(response: Any) -> Any:
-        return add_headers(response)
-
-    @app.errorhandler(HTTPException)
-    async def _http_error(error: HTTPException) -> Any:
-        from app.views.errors import render_error
-
-        return await render_error(error)
-
-    @app.context_processor
-    async def _context() -> dict[str, Any]:
-        return {
-            "csrf_token": g.get("csrf_token", ""),
-            "me": g.get("user"),
-            "stream_since": g.get("stream_since", ""),
-            "away_after": services().config.away_s,
-        }
-
-
-def _register_blueprints(app: Quart) -> None:
-    from app.views import (
-        auth,
-        conversations,
-        dashboard,
-        health,
-        messages,
-        password,
-        presence,
-        receipts,
-        stream,
-        typing,
-    )
-
-    for module in (auth, conversations, messages, stream, health, presence, dashboard, typing,
-                   receipts, password):
-        app.register_blueprint(module.bp)
+    return LeanSSE(app, app.kehai.hub, StreamDoor(app, app.kehai), asgi_headers())

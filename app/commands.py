@@ -29,7 +29,7 @@ def migrate() -> int:
 def create_user(name: str, display_name: str | None, password: str, operator: bool) -> int:
     from argon2 import PasswordHasher
 
-    from app.auth import password_problem
+    from app.accounts import password_problem
 
     _open()
     username = name.strip().lower()

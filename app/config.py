@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ class Config:
     db_threads: int = 8
     testing: bool = False
 
-    # the live stream (DESIGN.md "Parameters")
+    # the live stream (docs/ARCHITECTURE.md "Parameters")
     heartbeat_s: float = 20.0
     stream_lifetime_s: float = 30 * 60.0
     queue_size: int = 256
@@ -69,8 +69,6 @@ class Config:
     register_limit: tuple[int, float] = (10, 3600.0)
     stream_limit: tuple[int, float] = (120, 60.0)
     max_body_bytes: int = 64 * 1024
-
-    extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

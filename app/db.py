@@ -1,8 +1,8 @@
 """The database handle and the one way the async app talks to it.
 
-Decision (DESIGN.md asks to decide once): sync peewee behind a thread pool. Every query runs
-in `run_db`, inside a connection context, so no request holds a connection while it awaits
-and no stream ever holds one at all.
+Decided once (docs/ARCHITECTURE.md, "Stack"): sync peewee behind a thread pool. Every query
+runs in `run_db`, inside a connection context, so no request holds a connection while it
+awaits and no stream ever holds one at all.
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ def make(grace: float = 0.2):
     changes: list[tuple[int, str]] = []
     tracker = PresenceTracker(hub, config,
                               lambda uid, status, changed: changed and changes.append((uid, status)))
-    hub.on_open.append(tracker.on_open)
-    hub.on_close.append(tracker.on_close)
+    hub.listener = tracker
     return hub, tracker, changes
 
 

@@ -7,9 +7,7 @@ from app.models.session import Session
 from app.models.user import User
 from app.models.user_status import UserStatus
 
-ALL = [User, Session, Conversation, Membership, Message, UserStatus]
-
 __all__ = [
-    "ALL", "DIRECT", "GROUP", "Conversation", "Membership", "Message", "Session", "User",
+    "DIRECT", "GROUP", "Conversation", "Membership", "Message", "Session", "User",
     "UserStatus",
 ]

@@ -51,17 +51,6 @@ class Membership(BaseModel):
         )
 
     @classmethod
-    def contacts_of(cls, user_id: int) -> list[int]:
-        """Everyone who shares at least one conversation with the user (not the user)."""
-        mine = cls.select(cls.conversation).where(cls.user == user_id)
-        return [
-            m.user_id
-            for m in cls.select(cls.user)
-            .where(cls.conversation.in_(mine) & (cls.user != user_id))
-            .distinct()
-        ]
-
-    @classmethod
     def advance(cls, conversation_id: int, user_id: int, up_to: int) -> bool:
         """Move the read watermark forward only; True if it moved."""
         moved = (

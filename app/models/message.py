@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError, TextField, fn
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError, TextField
 
 from app.models.base import BaseModel, utcnow
 from app.models.conversation import Conversation
@@ -58,14 +58,12 @@ class Message(BaseModel):
         return list(reversed(list(query)))
 
     @classmethod
-    def unread_count(cls, conversation_id: int, user_id: int, after: int) -> int:
-        return (
-            cls.select(fn.COUNT(cls.id))
-            .where(
-                (cls.conversation == conversation_id) & (cls.id > after) & (cls.author != user_id)
-            )
-            .scalar()
-        ) or 0
+    def latest(cls, conversation_id: int, before: int | None = None
+               ) -> tuple[list[Message], bool]:
+        """A page of PAGE messages (older than `before`) and whether older ones exist: one
+        more than a page is fetched to know."""
+        messages = cls.page(conversation_id, before, PAGE + 1)
+        return messages[-PAGE:], len(messages) > PAGE
 
     @classmethod
     def in_conversation(cls, message_id: int, conversation_id: int) -> Message | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from peewee import BooleanField, CharField, DateTimeField, fn
+from peewee import BooleanField, CharField, DateTimeField
 
 from app.models.base import BaseModel, utcnow
 
@@ -51,7 +51,3 @@ class User(BaseModel):
     @classmethod
     def operator_ids(cls) -> list[int]:
         return [u.id for u in cls.select(cls.id).where(cls.role == "operator")]
-
-    @classmethod
-    def count_all(cls) -> int:
-        return cls.select(fn.COUNT(cls.id)).scalar() or 0

@@ -31,3 +31,11 @@ class UserStatus(BaseModel):
     def clear_all(cls) -> int:
         """A fresh start: nobody is connected to a process that just began."""
         return cls.update(is_online=False).where(cls.is_online == True).execute()  # noqa: E712
+
+    @classmethod
+    def last_seen_of(cls, user_ids: list[int]) -> dict[int, datetime | None]:
+        """When each user was last seen, as stored."""
+        if not user_ids:
+            return {}
+        rows = cls.select(cls.user, cls.last_seen).where(cls.user.in_(user_ids)).tuples()
+        return dict(rows)

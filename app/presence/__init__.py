@@ -1,71 +1,82 @@
-"""Presence: who is there, told only to the people who share a conversation (and operators)."""
+"""Presence: who is there, told only to the people who share a conversation (and operators).
+
+`Presence` is the capability's face: the tracker that decides statuses (one process, or
+leases in Redis), the announcer that tells contacts, and the writer that keeps last-seen.
+Everything else reads statuses through it, so "hidden users look offline" is decided here
+once.
+"""
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import Any
 
-from quart import Quart
-
+from app.config import Config
 from app.db import run_db
 from app.models import User, UserStatus
-from app.presence.announce import Announcer
-from app.presence.tracker import AWAY, OFFLINE, ONLINE, PresenceTracker
+from app.presence.announce import StatusAnnouncer
+from app.presence.last_seen import LastSeenWriter
+from app.presence.tracker import AWAY, OFFLINE, ONLINE, OnChange, PresenceTracker
+from app.realtime.hub import Hub
+from app.web.render import Renderer
 
-if TYPE_CHECKING:
-    from app.services import Services
-
-__all__ = ["AWAY", "OFFLINE", "ONLINE", "install", "statuses_for"]
-
-
-class RecentMessages:
-    """Messages sent through this process in the last minute, for the dashboard totals."""
-
-    def __init__(self) -> None:
-        self.times: deque[float] = deque()
-
-    def add(self) -> None:
-        self.times.append(time.monotonic())
-
-    def count(self) -> int:
-        horizon = time.monotonic() - 60
-        while self.times and self.times[0] < horizon:
-            self.times.popleft()
-        return len(self.times)
+__all__ = ["AWAY", "OFFLINE", "ONLINE", "Presence"]
 
 
-async def statuses_for(users: list[User | None]) -> dict[str, str]:
-    """username -> status as any viewer may see it (hidden users look offline)."""
-    from app.services import services
+class Presence:
+    def __init__(self, hub: Hub, config: Config, renderer: Renderer, on_change: OnChange,
+                 redis: Any = None) -> None:
+        self.tracker: PresenceTracker
+        if redis is not None:
+            from app.presence.redis_tracker import RedisPresenceTracker
 
-    tracker: PresenceTracker = services().extras["presence"]
-    return {u.username: (tracker.status_of(u.id) if u.show_presence else OFFLINE)
-            for u in users if u is not None}
+            self.tracker = RedisPresenceTracker(hub, config, on_change, redis)
+        else:
+            self.tracker = PresenceTracker(hub, config, on_change)
+        self.shared = redis is not None
+        self.announcer = StatusAnnouncer(hub, renderer, self)
+        self.writer = LastSeenWriter(self, config.last_seen_write_s)
 
+    # -- reading (the PresenceReader interface) ---------------------------------------------
 
-def install(app: Quart, kehai: Services) -> None:
-    announcer = Announcer(app, kehai)
-    tracker: PresenceTracker
-    if kehai.config.redis_url:
-        from app.presence.redis_tracker import RedisPresenceTracker
+    def status_of(self, user_id: int) -> str:
+        return self.tracker.status_of(user_id)
 
-        tracker = RedisPresenceTracker(kehai.hub, kehai.config, announcer.on_change,
-                                       kehai.hub.broker.redis)
-        kehai.extras.setdefault("start_hooks", []).append(tracker.start)
-        kehai.extras.setdefault("stop_hooks", []).append(tracker.stop)
-    else:
-        tracker = PresenceTracker(kehai.hub, kehai.config, announcer.on_change)
-    announcer.tracker = tracker
-    kehai.extras["presence"] = tracker
-    kehai.extras["announcer"] = announcer
-    kehai.extras["recent_messages"] = RecentMessages()
-    kehai.hub.on_open.append(tracker.on_open)
-    kehai.hub.on_close.append(tracker.on_close)
+    def shown_status(self, user: User) -> str:
+        """What others may see: hidden users look offline."""
+        return self.tracker.status_of(user.id) if user.show_presence else OFFLINE
 
-    async def clear_stale() -> None:
-        # Nobody is connected to a process that just started: forget a crash's leftovers.
-        await run_db(UserStatus.clear_all)
+    def statuses_for(self, users: list[User | None]) -> dict[str, str]:
+        """username -> status as any viewer may see it."""
+        return {u.username: self.shown_status(u) for u in users if u is not None}
 
-    if not kehai.config.redis_url:  # with Redis, leases decide (other processes may be up)
-        kehai.extras.setdefault("start_hooks", []).append(clear_stale)
+    def last_seen_at(self, user_id: int) -> datetime | None:
+        ts = self.tracker.last_seen.get(user_id)
+        return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None) if ts else None
+
+    def online_count(self) -> int:
+        return sum(1 for status in self.tracker.shown.values() if status == ONLINE)
+
+    def shown(self) -> dict[int, str]:
+        return dict(self.tracker.shown)
+
+    # -- telling --------------------------------------------------------------------------
+
+    def announce(self, user_id: int) -> None:
+        """Tell the user's contacts their current status."""
+        self.announcer.announce(user_id)
+
+    def persist(self, user_id: int) -> None:
+        self.writer.persist(user_id)
+
+    async def start(self) -> None:
+        await self.tracker.start()
+        if not self.shared:
+            # Nobody is connected to a process that just started: forget a crash's leftovers.
+            # (With Redis, leases decide: other processes may be up.)
+            await run_db(UserStatus.clear_all)
+
+    async def stop(self) -> None:
+        await self.tracker.stop()
+        await self.announcer.stop()
+        await self.writer.stop()

@@ -16,9 +16,11 @@ import time
 from typing import Any
 
 from app.config import Config
-from app.presence.tracker import OFFLINE, ONLINE, OnChange, PresenceTracker
+from app.presence.tracker import OFFLINE, OnChange, PresenceTracker
 from app.realtime.connection import Connection
+from app.realtime.control import Control, PresenceChanged
 from app.realtime.hub import Hub
+from app.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,8 @@ class RedisPresenceTracker(PresenceTracker):
         self.p = config.redis_prefix
         self.node = f"{os.getpid()}-{os.urandom(3).hex()}"
         self._decide = redis.register_script(DECIDE)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(__name__)
         self._renewer: asyncio.Task[None] | None = None
-        hub.control_hooks.append(self._on_control)
 
     def _keys(self, user_id: int) -> list[str]:
         return [f"{self.p}lease:{user_id}", f"{self.p}active:{user_id}", f"{self.p}shown",
@@ -61,11 +62,6 @@ class RedisPresenceTracker(PresenceTracker):
 
     def _member(self, conn: Connection) -> str:
         return f"{self.node}:{conn.id}"
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
         shown = await self.redis.hgetall(f"{self.p}shown")
@@ -77,29 +73,33 @@ class RedisPresenceTracker(PresenceTracker):
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._renewer
+        await self._tasks.cancel_all()
 
     # -- the hub's listeners -------------------------------------------------------------
 
-    def on_open(self, conn: Connection, streams: int) -> None:
+    def opened(self, conn: Connection, streams: int) -> None:
         self.last_seen[conn.user_id] = self.clock()
-        self._spawn(self._lease_then_decide(conn))
+        self._tasks.spawn(self._lease_then_decide(conn))
 
-    def on_close(self, conn: Connection, streams: int) -> None:
+    def closed(self, conn: Connection, streams: int) -> None:
         self.last_seen[conn.user_id] = self.clock()
         if self.hub.stopping:
             return  # leases lapse by themselves if nobody takes these users over
-        self._spawn(self._unlease(conn))
+        self._tasks.spawn(self._unlease(conn))
         # Decide only after the grace: a reload elsewhere keeps the user online meanwhile.
-        asyncio.get_running_loop().call_later(
-            self.config.presence_grace_s, lambda: self._spawn(self._decide_and_tell(conn.user_id)))
+        asyncio.get_running_loop().call_later(self.config.presence_grace_s, self._settle,
+                                              conn.user_id)
         self.on_change(conn.user_id, self.status_of(conn.user_id), False)
+
+    def _settle(self, user_id: int) -> None:
+        self._tasks.spawn(self._decide_and_tell(user_id))
 
     def report(self, user_id: int, tab: str, active: bool) -> None:
         self.last_seen[user_id] = self.clock()
         conns = [c for c in self.hub.connections_of(user_id) if not tab or c.tab == tab]
         for conn in conns:
             conn.active = active
-        self._spawn(self._report(user_id, conns))
+        self._tasks.spawn(self._report(user_id, conns))
 
     # -- Redis ---------------------------------------------------------------------------
 
@@ -149,8 +149,7 @@ class RedisPresenceTracker(PresenceTracker):
             return
         self._remember(user_id, status)
         if int(changed):
-            await self.hub.broker.send_control({"op": "presence", "user": user_id,
-                                                "status": status})
+            await self.hub.send_control(PresenceChanged(user_id, status))
         self.on_change(user_id, status, bool(int(changed)))
 
     async def _renew_forever(self) -> None:
@@ -158,8 +157,7 @@ class RedisPresenceTracker(PresenceTracker):
         while True:
             await asyncio.sleep(self.config.lease_renew_s)
             try:
-                conns = [c for cs in self.hub.by_user.values() for c in cs.values()]
-                await self._lease(conns)
+                await self._lease(list(self.hub.connections()))
                 lapsed = await self.redis.zrangebyscore(f"{self.p}lease-expiry", "-inf",
                                                         time.time())
                 for user_id in lapsed:
@@ -173,10 +171,6 @@ class RedisPresenceTracker(PresenceTracker):
         else:
             self.shown[user_id] = status
 
-    def _on_control(self, message: dict[str, object]) -> None:
-        if message.get("op") == "presence":
-            self._remember(int(message["user"]), str(message["status"]))  # type: ignore[arg-type]
-
-    def online_count(self) -> int:
-        """People online right now (away ones are counted separately)."""
-        return sum(1 for status in self.shown.values() if status == ONLINE)
+    def control(self, message: Control) -> None:
+        if isinstance(message, PresenceChanged):
+            self._remember(message.user_id, message.status)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from app.config import Config
 from app.realtime.connection import Connection
+from app.realtime.control import Control
 from app.realtime.hub import Hub
 
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"
@@ -30,14 +31,14 @@ class PresenceTracker:
         self.last_seen: dict[int, float] = {}
         self._grace: dict[int, asyncio.TimerHandle] = {}
 
-    def on_open(self, conn: Connection, streams: int) -> None:
+    def opened(self, conn: Connection, streams: int) -> None:
         timer = self._grace.pop(conn.user_id, None)
         if timer is not None:
             timer.cancel()  # back within the grace: nobody saw them leave
         self.last_seen[conn.user_id] = self.clock()
         self.refresh(conn.user_id)
 
-    def on_close(self, conn: Connection, streams: int) -> None:
+    def closed(self, conn: Connection, streams: int) -> None:
         self.last_seen[conn.user_id] = self.clock()
         if streams:
             self.refresh(conn.user_id)
@@ -79,6 +80,11 @@ class PresenceTracker:
     def status_of(self, user_id: int) -> str:
         return self.shown.get(user_id, OFFLINE)
 
-    def online_count(self) -> int:
-        """People online right now (away ones are counted separately)."""
-        return sum(1 for status in self.shown.values() if status == ONLINE)
+    def control(self, message: Control) -> None:
+        """One process keeps no state elsewhere: nothing to hear."""
+
+    async def start(self) -> None:
+        """Nothing to start for one process."""
+
+    async def stop(self) -> None:
+        """Nothing to stop for one process."""

@@ -2,47 +2,39 @@
 
 A stream lives for up to 30 minutes and writes thousands of times; Quart's request and app
 contexts, hooks and response wrapper cost memory for all that time and work on every connect.
-This handler reads the same signed session cookie, runs the same admission checks and the
-same stream loop (app/realtime/streaming.py), and hands everything else to Quart.
+This handler asks the app's own door (`admit`: the same cookie, session and limits as the
+Quart route) whether the stream may open, runs the same stream loop
+(app/realtime/streaming.py), and hands every other request to the app.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from http.cookies import SimpleCookie
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qs
 
-from quart import Quart
+from app.realtime.hub import Hub
+from app.realtime.streaming import STREAM_HEADERS, Admission, Refusal, events
 
-from app.db import run_db
-from app.i18n import negotiate, use_locale
-from app.models import Session
-from app.realtime.streaming import Refusal, admit, events
-from app.security import CSP
-from app.services import Services
+Headers = list[tuple[bytes, bytes]]
+# (request headers, query string) -> may this stream open? Kept apart from the stream so that
+# nothing used only to admit (headers, the query) stays referenced for the half hour it lives.
+Door = Callable[[dict[bytes, bytes], bytes], Awaitable[Admission | Refusal]]
 
-HEADERS = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache, no-transform"),
-    (b"x-accel-buffering", b"no"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"content-security-policy", CSP.encode()),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
+
+def _encode(headers: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> Headers:
+    return [(k.lower().encode(), v.encode()) for k, v in headers]
 
 
 class LeanSSE:
-    """ASGI app: /sse handled here, everything else (and lifespan) by Quart."""
+    """ASGI app: /sse handled here, everything else (and lifespan) by `app`."""
 
-    def __init__(self, app: Quart) -> None:
+    def __init__(self, app: Any, hub: Hub, admit: Door, security_headers: Headers) -> None:
         self.app = app
-        self.kehai: Services = app.extensions["kehai"]
-        self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-        self.cookie_name = app.config["SESSION_COOKIE_NAME"]
-        self.max_age = int(app.permanent_session_lifetime.total_seconds())
+        self.hub = hub
+        self.admit = admit
+        self.security_headers = security_headers
+        self.stream_headers = _encode(STREAM_HEADERS) + security_headers
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/sse" and scope["method"] == "GET":
@@ -50,53 +42,15 @@ class LeanSSE:
         else:
             await self.app(scope, receive, send)
 
-    async def _session_id(self, headers: dict[bytes, bytes]) -> str | None:
-        jar = SimpleCookie()
-        with contextlib.suppress(Exception):
-            jar.load(headers.get(b"cookie", b"").decode("latin-1"))
-        morsel = jar.get(self.cookie_name)
-        if morsel is None or self.serializer is None:
-            return None
-        try:
-            data = self.serializer.loads(morsel.value, max_age=self.max_age)
-        except Exception:  # a bad or expired signature is simply "not signed in"
-            return None
-        sid = data.get("sid") if isinstance(data, dict) else None
-        return sid if isinstance(sid, str) else None
-
-    async def _admit(self, scope: dict) -> Refusal | tuple[int, str, str, str | None, str]:
-        """A refusal, or (user id, session id, language, resume id, tab id).
-
-        Kept apart from `stream` so that nothing used only to admit (headers, the query)
-        stays referenced for the half hour a stream lives.
-        """
-        headers = dict(scope["headers"])
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
-        sid = await self._session_id(headers)
-        user_id = await run_db(Session.user_id_for, sid) if sid else None
-        with use_locale(lang):
-            refusal = await admit(self.kehai, user_id)
-        if refusal is not None or user_id is None or sid is None:
-            return refusal or Refusal(401, "")
-        resume_raw = headers.get(b"last-event-id")
-        resume = resume_raw.decode("latin-1") if resume_raw is not None else (
-            query.get("since", [None])[0])
-        return user_id, sid, lang, resume, query.get("tab", [""])[0][:64]
-
     async def stream(self, scope: dict, receive: Any, send: Any) -> None:
-        admitted = await self._admit(scope)
+        admitted = await self.admit(dict(scope["headers"]), scope.get("query_string", b""))
         if isinstance(admitted, Refusal):
-            extra = ([(b"retry-after", str(admitted.retry_after).encode())]
-                     if admitted.retry_after else [])
             await send({"type": "http.response.start", "status": admitted.status,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    *HEADERS[3:], *extra]})
-            await send({"type": "http.response.body", "body": (admitted.message + "\n").encode()})
+                        "headers": _encode(admitted.headers()) + self.security_headers})
+            await send({"type": "http.response.body", "body": admitted.body()})
             return
-        user_id, sid, lang, resume, tab = admitted
-        body = events(self.kehai.hub, user_id, sid, lang, resume, tab)
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        body = events(self.hub, admitted)
+        await send({"type": "http.response.start", "status": 200, "headers": self.stream_headers})
         # The stream is written from this task; one small task watches for the client leaving
         # and cancels it (a second writer task and asyncio.wait cost memory on every stream).
         this = asyncio.current_task()

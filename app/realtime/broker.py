@@ -6,20 +6,22 @@ imported only when used. Local fan-out to streams is written once, in the hub.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
+from app.realtime.control import Control
 from app.realtime.events import Event, EventId
 
 Deliver = Callable[[Event], None]
-Control = Callable[[dict[str, object]], Awaitable[None] | None]
+OnControl = Callable[[Control], None]
 
 
 class Broker(Protocol):
     epoch: str
 
-    async def start(self, deliver: Deliver, control: Control) -> None:
-        """Begin delivering every published event (from any process) to `deliver`."""
+    async def start(self, deliver: Deliver, control: OnControl) -> None:
+        """Begin delivering every published event (from any process) to `deliver`, and every
+        control message to `control` (a lost broker connection arrives as ResyncAll)."""
 
     async def publish(self, event: Event) -> None:
         """Number the event, store it for its recipients' replay, and fan it out."""
@@ -30,7 +32,7 @@ class Broker(Protocol):
     async def replay(self, user_id: int, after: EventId) -> list[Event] | None:
         """Events for the user after `after`, in order; None if `after` cannot be placed."""
 
-    async def send_control(self, message: dict[str, object]) -> None:
+    async def send_control(self, message: Control) -> None:
         """A command for every process's hub (e.g. close a logged-out session's streams)."""
 
     async def healthy(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import sys
 import time
 import zlib
@@ -12,6 +13,12 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from app.realtime import kinds, sse
+
+
+def new_epoch() -> str:
+    """A new event log's name: time-ordered and random, so ids issued before a restart (or
+    by a Redis that lost its log) are never mistaken for new ones."""
+    return f"{int(time.time()):x}{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True, slots=True, order=True)

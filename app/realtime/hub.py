@@ -5,16 +5,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from app.config import Config
 from app.metrics import Metrics
 from app.realtime.broker import Broker
 from app.realtime.connection import Connection
+from app.realtime.control import CloseSessions, Control, ResyncAll
 from app.realtime.events import Event, EventId
 
 log = logging.getLogger(__name__)
-Listener = Callable[[Connection, int], None]  # (connection, streams the user has left here)
+
+
+class StreamListener(Protocol):
+    """What the app above hears from the hub (wired once, in app/wiring.py)."""
+
+    def opened(self, conn: Connection, streams: int) -> None:
+        """A stream opened; `streams` is how many its user now has on this process."""
+
+    def closed(self, conn: Connection, streams: int) -> None:
+        """A stream ended; `streams` is how many its user has left on this process."""
+
+    def control(self, message: Control) -> None:
+        """A control message for the app (typing and presence state of other processes)."""
+
+
+class _Nobody:
+    def opened(self, conn: Connection, streams: int) -> None:
+        pass
+
+    def closed(self, conn: Connection, streams: int) -> None:
+        pass
+
+    def control(self, message: Control) -> None:
+        pass
 
 
 class TooManyStreams(Exception):
@@ -28,17 +53,12 @@ class Hub:
         self.metrics = metrics
         self.by_user: dict[int, dict[int, Connection]] = {}
         self.by_session: dict[str, dict[int, Connection]] = {}
-        self.on_open: list[Listener] = []
-        self.on_close: list[Listener] = []
-        self.control_hooks: list[Callable[[dict[str, object]], None]] = []
+        self.listener: StreamListener = _Nobody()
         self.stopping = False
         self._ticker: asyncio.Task[None] | None = None
-        metrics.gauge("kehai_open_streams", lambda: sum(len(c) for c in self.by_user.values()))
+        metrics.gauge("kehai_open_streams", self.open_streams)
 
     async def start(self) -> None:
-        hooks = getattr(self.broker, "on_reconnect", None)
-        if hooks is not None:  # events may have been missed while the broker was away
-            hooks.append(lambda: self._on_control({"op": "resync-all"}))
         await self.broker.start(self._deliver, self._on_control)
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
@@ -47,13 +67,12 @@ class Hub:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
             now = time.monotonic()
-            for conns in list(self.by_user.values()):
-                for conn in list(conns.values()):
-                    if now >= conn.deadline:
-                        conn.close("lifetime")
-                    else:
-                        conn.ping = True
-                        conn.wake()
+            for conn in self.connections():
+                if now >= conn.deadline:
+                    conn.close("lifetime")
+                else:
+                    conn.ping = True
+                    conn.wake()
 
     # -- connections ---------------------------------------------------------------------
 
@@ -65,8 +84,7 @@ class Hub:
         conn.deadline = time.monotonic() + self.config.stream_lifetime_s
         mine[conn.id] = conn
         self.by_session.setdefault(session_id, {})[conn.id] = conn
-        for listener in self.on_open:
-            listener(conn, len(mine))
+        self.listener.opened(conn, len(mine))
         return conn
 
     def close(self, conn: Connection) -> None:
@@ -79,14 +97,25 @@ class Hub:
         session.pop(conn.id, None)
         if not session:
             self.by_session.pop(conn.session_id, None)
-        for listener in self.on_close:
-            listener(conn, len(mine))
+        self.listener.closed(conn, len(mine))
 
     def streams_of(self, user_id: int) -> int:
         return len(self.by_user.get(user_id, ()))
 
     def connections_of(self, user_id: int) -> list[Connection]:
         return list(self.by_user.get(user_id, {}).values())
+
+    def connections(self) -> Iterator[Connection]:
+        """Every stream open on this process."""
+        for conns in list(self.by_user.values()):
+            yield from list(conns.values())
+
+    def open_streams(self) -> int:
+        return sum(len(c) for c in self.by_user.values())
+
+    async def healthy(self) -> bool:
+        """Whether events can be published right now."""
+        return await self.broker.healthy()
 
     # -- events --------------------------------------------------------------------------
 
@@ -141,27 +170,34 @@ class Hub:
 
     async def end_sessions(self, session_ids: Iterable[str]) -> None:
         """Close the streams of revoked sessions on every process, for good."""
-        ids = list(session_ids)
+        ids = tuple(session_ids)
         if ids:
-            await self.broker.send_control({"op": "close-sessions", "ids": ids})
+            await self.broker.send_control(CloseSessions(ids))
 
-    def _on_control(self, message: dict[str, object]) -> None:
-        for hook in self.control_hooks:
-            hook(message)
-        if message.get("op") == "close-sessions":
-            for sid in message.get("ids", ()):  # type: ignore[union-attr]
-                for conn in list(self.by_session.get(str(sid), {}).values()):
-                    conn.close("close")
-        elif message.get("op") == "resync-all":
-            for conns in self.by_user.values():
-                for conn in conns.values():
+    async def send_control(self, message: Control) -> None:
+        """Tell every process's hub (and the app above it) `message`."""
+        await self.broker.send_control(message)
+
+    def _on_control(self, message: Control) -> None:
+        match message:
+            case CloseSessions(ids=ids):
+                for sid in ids:
+                    for conn in list(self.by_session.get(sid, {}).values()):
+                        conn.close("close")
+            case ResyncAll():
+                for conn in self.connections():
                     conn.close("resync")
+            case _:
+                self.listener.control(message)
+
+    async def stop(self) -> None:
+        """After shutdown: release the broker's connections."""
+        await self.broker.stop()
 
     def shutdown(self) -> None:
         """End every stream promptly (server stopping); clients resume on the next one."""
         self.stopping = True
         if self._ticker is not None:
             self._ticker.cancel()
-        for conns in list(self.by_user.values()):
-            for conn in list(conns.values()):
-                conn.close("shutdown")
+        for conn in self.connections():
+            conn.close("shutdown")

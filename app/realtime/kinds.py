@@ -1,4 +1,7 @@
-"""Event kinds: the names used in code, metrics and each fragment's data-event attribute."""
+"""Event kinds: the names used in code, metrics and each fragment's data-event attribute.
+
+Control operations (not shown to anyone) are typed beside them, in control.py.
+"""
 
 USER_ONLINE = "user-online"
 USER_AWAY = "user-away"
@@ -12,5 +15,6 @@ CLOSE = "close"  # the one named event: ends a stream for good (hx-sse:close)
 
 # A slow client may lose these (a newer one supersedes them); it never loses the others.
 DROPPABLE = frozenset({USER_ONLINE, USER_AWAY, USER_OFFLINE, TYPING_START, TYPING_STOP})
-ALL = (USER_ONLINE, USER_AWAY, USER_OFFLINE, TYPING_START, TYPING_STOP, NEW_MESSAGE,
-       MESSAGE_READ, RESYNC, CLOSE)
+
+# The event a presence change travels as, by the status it announces.
+FOR_STATUS = {"online": USER_ONLINE, "away": USER_AWAY, "offline": USER_OFFLINE}

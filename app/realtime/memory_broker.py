@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import inspect
-import secrets
-import time
-
 from app.config import Config
-from app.realtime.broker import Control, Deliver
-from app.realtime.events import Event, EventId
+from app.realtime.broker import Deliver, OnControl
+from app.realtime.control import Control
+from app.realtime.events import Event, EventId, new_epoch
 from app.realtime.replay import ReplayBuffer
-
-
-def _new_epoch() -> str:
-    # Time-ordered and random: ids issued before a restart are never mistaken for new ones.
-    return f"{int(time.time()):x}{secrets.token_hex(3)}"
 
 
 class MemoryBroker:
     def __init__(self, config: Config) -> None:
-        self.epoch = _new_epoch()
+        self.epoch = new_epoch()
         self.seq = 0
         self.replay_buffer = ReplayBuffer(
             config.replay_window_s, config.replay_min_events, config.replay_max_events
         )
         self._deliver: Deliver | None = None
-        self._control: Control | None = None
+        self._control: OnControl | None = None
 
-    async def start(self, deliver: Deliver, control: Control) -> None:
+    async def start(self, deliver: Deliver, control: OnControl) -> None:
         self._deliver, self._control = deliver, control
 
     async def publish(self, event: Event) -> None:
@@ -46,11 +38,9 @@ class MemoryBroker:
             return None
         return self.replay_buffer.since(user_id, after.seq, base_seq=0)
 
-    async def send_control(self, message: dict[str, object]) -> None:
+    async def send_control(self, message: Control) -> None:
         if self._control is not None:
-            result = self._control(message)
-            if inspect.isawaitable(result):
-                await result
+            self._control(message)
 
     async def healthy(self) -> bool:
         return True

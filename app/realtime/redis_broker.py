@@ -12,15 +12,15 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
-import time
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.config import Config
-from app.realtime.broker import Control, Deliver
-from app.realtime.events import Event, EventId, recipients_on_wire
+from app.realtime import control
+from app.realtime.broker import Deliver, OnControl
+from app.realtime.events import Event, EventId, new_epoch, recipients_on_wire
 
 log = logging.getLogger(__name__)
 REDIS_POOL_SIZE = 32  # commands in flight per process; more wait their turn
@@ -40,24 +40,25 @@ return {epoch, seq}
 """
 
 
-def _new_epoch() -> str:
-    return f"{int(time.time()):x}{secrets.token_hex(3)}"
+def connect(url: str) -> Any:
+    """The process's Redis client, shared by the broker, presence leases and rate limits.
+
+    A bounded pool that makes callers wait for a free connection: ten thousand tabs dropping
+    at once each release a presence lease, and an unbounded pool opened a connection apiece
+    (measured: 8,976 at once, near Redis's default maxclients)."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_POOL_SIZE, timeout=10, decode_responses=True,
+        socket_timeout=5, socket_connect_timeout=2, health_check_interval=10)
+    return aioredis.Redis(connection_pool=pool)
 
 
 class RedisBroker:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, redis: Any) -> None:
         self.config = config
         p = config.redis_prefix
         self.keys = {"seq": f"{p}seq", "log": f"{p}events", "channel": f"{p}events:live",
                      "epoch": f"{p}epoch", "control": f"{p}control"}
-        # A bounded pool that makes callers wait for a free connection: ten thousand tabs
-        # dropping at once each release a presence lease, and an unbounded pool opened a
-        # connection apiece (measured: 8,976 at once, near Redis's default maxclients).
-        self.pool = aioredis.BlockingConnectionPool.from_url(
-            config.redis_url, max_connections=REDIS_POOL_SIZE, timeout=10,
-            decode_responses=True, socket_timeout=5, socket_connect_timeout=2,
-            health_check_interval=10)
-        self.redis = aioredis.Redis(connection_pool=self.pool)
+        self.redis = redis
         # The subscriber waits for messages indefinitely: no read timeout on its connection.
         self.sub_redis = aioredis.from_url(config.redis_url, decode_responses=True,
                                            socket_connect_timeout=2, health_check_interval=10)
@@ -66,12 +67,11 @@ class RedisBroker:
         self._epoch_known = False
         self._script = self.redis.register_script(PUBLISH)
         self._deliver: Deliver | None = None
-        self._control: Control | None = None
+        self._control: OnControl | None = None
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        self.on_reconnect: list = []  # callables run after the subscriber came back
 
-    async def start(self, deliver: Deliver, control: Control) -> None:
+    async def start(self, deliver: Deliver, control: OnControl) -> None:
         self._deliver, self._control = deliver, control
         self._listener = asyncio.get_running_loop().create_task(self._listen())
         with contextlib.suppress(TimeoutError):
@@ -91,8 +91,7 @@ class RedisBroker:
                     self._epoch_known = False
                     self.reconnects += 1
                     log.warning("redis subscriber reconnected")
-                    for hook in self.on_reconnect:
-                        hook()
+                    self._tell(control.ResyncAll())  # events may have been missed meanwhile
                 first, delay = False, 0.2
                 async for message in pubsub.listen():
                     self._handle(message)
@@ -109,35 +108,37 @@ class RedisBroker:
         if message.get("type") != "message":
             return
         if message["channel"] == self.keys["control"]:
-            if self._control is not None:
-                result = self._control(json.loads(message["data"]))
-                if asyncio.iscoroutine(result):
-                    asyncio.get_running_loop().create_task(result)
+            decoded = control.decode(message["data"])
+            if decoded is not None:
+                self._tell(decoded)
             return
         epoch, seq, payload = message["data"].split(" ", 2)
         if epoch != self.epoch and self._epoch_known:
             # Redis lost its log (a restart without persistence): every id before is void.
             self.epoch = epoch
-            if self._control is not None:
-                self._control({"op": "resync-all"})
+            self._tell(control.ResyncAll())
         self.epoch, self._epoch_known = epoch, True
         event = Event.from_wire({**json.loads(payload), "s": int(seq), "e": epoch})
         if self._deliver is not None:
             self._deliver(event)
+
+    def _tell(self, message: control.Control) -> None:
+        if self._control is not None:
+            self._control(message)
 
     async def publish(self, event: Event) -> None:
         payload = json.dumps({k: v for k, v in event.to_wire().items() if k not in ("s", "e")},
                              separators=(",", ":"))
         epoch, seq = await self._script(
             keys=[self.keys["seq"], self.keys["log"], self.keys["channel"], self.keys["epoch"]],
-            args=[payload, self.config.replay_max_events * 10, _new_epoch()])
+            args=[payload, self.config.replay_max_events * 10, new_epoch()])
         event.epoch, event.seq = epoch, int(seq)
         event.encode()
 
     async def head(self) -> EventId:
         epoch, seq = await self.redis.mget(self.keys["epoch"], self.keys["seq"])
         if not epoch:
-            epoch = _new_epoch()
+            epoch = new_epoch()
             if not await self.redis.set(self.keys["epoch"], epoch, nx=True):
                 epoch = await self.redis.get(self.keys["epoch"])
         return EventId(epoch, int(seq or 0))
@@ -164,8 +165,8 @@ class RedisBroker:
                 return out
             cursor = f"({batch[-1][0]}"
 
-    async def send_control(self, message: dict[str, object]) -> None:
-        await self.redis.publish(self.keys["control"], json.dumps(message))
+    async def send_control(self, message: control.Control) -> None:
+        await self.redis.publish(self.keys["control"], control.encode(message))
 
     async def healthy(self) -> bool:
         try:
@@ -178,6 +179,4 @@ class RedisBroker:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._listener
-        await self.redis.aclose()
-        await self.pool.disconnect()
         await self.sub_redis.aclose()

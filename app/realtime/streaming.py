@@ -1,5 +1,6 @@
-"""One stream's life, shared by the Quart route and the lean ASGI handler: admit, open,
-replay or resync, then write every wake-up's events as one chunk until told to stop."""
+"""One stream's life, shared by the Quart route and the lean ASGI handler: open, replay or
+resync, then write every wake-up's events as one chunk until told to stop. Whether a stream
+may open at all is the app's decision (app/views/stream.py); a refusal is written here."""
 
 from __future__ import annotations
 
@@ -7,14 +8,11 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from app.i18n import gettext as _
-from app.ratelimit import retry_after_header
 from app.realtime import kinds
 from app.realtime import sse as framing
 from app.realtime.connection import Connection
 from app.realtime.events import Event, EventId
 from app.realtime.hub import Hub, TooManyStreams
-from app.services import Services
 
 RETRY_MS = 2000
 HELLO = '<i hidden data-event="hello"></i>'
@@ -22,39 +20,45 @@ RESYNC = '<i hidden data-event="resync"></i>'
 CLOSE = '<i hidden data-event="close"></i>'
 
 
+STREAM_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Type", "text/event-stream; charset=utf-8"),
+    ("Cache-Control", "no-cache, no-transform"),
+    ("X-Accel-Buffering", "no"),  # nginx: pass each event on at once
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A stream allowed to open: whose it is and where it resumes."""
+
+    user_id: int
+    session_id: str
+    lang: str
+    resume: str | None  # Last-Event-ID, or the id the page was rendered at
+    tab: str
+
+
 @dataclass
 class Refusal:
+    """Why a stream may not open: a status, a message for the page, and when to retry."""
+
     status: int
     message: str
     retry_after: int | None = None
 
+    def headers(self) -> list[tuple[str, str]]:
+        extra = [("Retry-After", str(self.retry_after))] if self.retry_after else []
+        return [("Content-Type", "text/plain; charset=utf-8"), *extra]
 
-async def admit(kehai: Services, user_id: int | None) -> Refusal | None:
-    """Why this stream may not open now, or None. The caller has set the locale."""
-    hub, config = kehai.hub, kehai.config
-    if user_id is None:
-        return Refusal(401, _("Please sign in again."))
-    if hub.stopping:
-        return Refusal(503, _("Live updates are briefly unavailable."), 2)
-    if hub.streams_of(user_id) >= config.max_streams_per_user:
-        return Refusal(429, _("Too many open tabs. Close one and try again."), 10)
-    # New streams per minute: generous enough that a resuming tab never meets it.
-    wait = await kehai.limiter.hit(f"streams:{user_id}", *config.stream_limit)
-    if wait is not None:
-        return Refusal(429, _("Reconnecting too often. Wait a moment."),
-                       int(retry_after_header(wait)))
-    try:
-        await hub.head()
-    except Exception:
-        return Refusal(503, _("Live updates are briefly unavailable."), 2)
-    return None
+    def body(self) -> bytes:
+        return (self.message + "\n").encode()
 
 
-async def events(hub: Hub, user_id: int, session_id: str, lang: str, resume: str | None,
-                 tab: str) -> AsyncIterator[bytes]:
+async def events(hub: Hub, admission: Admission) -> AsyncIterator[bytes]:
     """The stream's bytes. Cleans up in `finally`; never swallows cancellation."""
+    lang, resume = admission.lang, admission.resume
     try:
-        conn = hub.open(user_id, session_id, lang, tab)
+        conn = hub.open(admission.user_id, admission.session_id, lang, admission.tab)
     except TooManyStreams:
         return
     metrics = hub.metrics

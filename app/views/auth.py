@@ -6,16 +6,16 @@ import re
 
 from peewee import IntegrityError
 from quart import Blueprint, g, redirect, render_template, request, session, url_for
-from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WResponse
 
-from app.auth import hash_password, password_problem, sign_in, verify_password
+from app.accounts import hash_password, password_problem, verify_password
 from app.db import run_db
 from app.i18n import gettext as _
+from app.kehai import kehai
+from app.limits import Rule
 from app.models import Session, User
 from app.models.user import USERNAME_RE
-from app.ratelimit import retry_after_header
-from app.services import services
+from app.views.sessions import sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -32,13 +32,9 @@ def _safe_next(target: str | None) -> str:
     return url_for("conversations.index")
 
 
-async def _limit(key: str, limit: tuple[int, float]) -> None:
-    wait = await services().limiter.hit(key, *limit)
-    if wait is not None:
-        raise TooManyRequests(
-            _("Too many attempts. Please wait a little and try again."),
-            retry_after=int(retry_after_header(wait)),
-        )
+async def _limit(key: str, rule: Rule) -> None:
+    await kehai().limits.enforce(key, rule,
+                                 _("Too many attempts. Please wait a little and try again."))
 
 
 @bp.get("/register")
@@ -65,7 +61,7 @@ async def register() -> WResponse | tuple[str, int]:
     values = {"username": username, "display_name": display_name}
     if errors:
         return await render_template("auth/register.html", errors=errors, values=values), 422
-    await _limit(f"register:{request.remote_addr}", services().config.register_limit)
+    await _limit(f"register:{request.remote_addr}", kehai().config.register_limit)
     password_hash = await hash_password(password)
     try:
         user = await run_db(
@@ -90,7 +86,7 @@ async def login() -> WResponse | tuple[str, int]:
     form = await request.form
     username = form.get("username", "").strip().lower()
     password = form.get("password", "")
-    limit = services().config.login_limit
+    limit = kehai().config.login_limit
     await _limit(f"login:name:{username}", limit)
     await _limit(f"login:addr:{request.remote_addr}", limit)
     user = await run_db(User.by_username, username) if username else None
@@ -109,7 +105,7 @@ async def logout() -> WResponse:
     sid = session.pop("sid", None)
     if sid:
         await run_db(Session.revoke, sid)
-        await services().hub.end_sessions([sid])
+        await kehai().hub.end_sessions([sid])
     g.user = None
     session.pop("csrf", None)
     return redirect(url_for("auth.login"), 303)

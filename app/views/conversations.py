@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 from peewee import IntegrityError
-from quart import Blueprint, abort, g, redirect, render_template, request, url_for
+from quart import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WResponse
 
-from app.auth import login_required
 from app.db import database, run_db
 from app.i18n import gettext as _
-from app.models import DIRECT, GROUP, Conversation, Membership, Message, User
-from app.models.inbox import conversation_view, inbox
-from app.presence import statuses_for
+from app.kehai import kehai
+from app.models import DIRECT, GROUP, Conversation, Membership, Message, User, UserStatus
+from app.models.inbox import InboxItem, conversation_view, inbox
 from app.presence.audience import SHOWN_MEMBERS
-from app.presence.rows import last_seen_of
-from app.services import services
-from app.views import CONVERSATION, MAX_ID, conversation_or_404
+from app.receipts.state import read_state
+from app.web.guards import CONVERSATION, MAX_ID, conversation_or_404, login_required, not_found
 
 bp = Blueprint("conversations", __name__)
 MAX_TITLE = 80
 
 
-async def _index_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+async def _inbox(*also: User) -> tuple[list[InboxItem], dict[str, str]]:
+    """The viewer's conversation list, and the status of everyone it (or `also`) shows."""
     items = await run_db(inbox, g.user.id)
-    presence = await statuses_for([i.partner for i in items if i.partner])
+    presence = kehai().presence.statuses_for([*also, *[i.partner for i in items if i.partner]])
+    return items, presence
+
+
+async def _index_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    items, presence = await _inbox()
     page = await render_template("conversations/index.html", items=items, error=error,
                                  presence=presence, active_id=None)
     return page, status
@@ -38,8 +42,7 @@ async def index() -> tuple[str, int]:
 @bp.get("/sidebar")
 @login_required
 async def sidebar() -> str:
-    items = await run_db(inbox, g.user.id)
-    presence = await statuses_for([i.partner for i in items if i.partner])
+    items, presence = await _inbox()
     active = request.args.get("active", type=int)
     return await render_template("conversations/_list.html", items=items, presence=presence,
                                  active_id=active)
@@ -104,7 +107,7 @@ async def create() -> WResponse | tuple[str, int]:
 async def _membership_or_404(conversation_id: int) -> tuple[Conversation, Membership, list[User]]:
     found = await run_db(conversation_view, conversation_id, g.user.id)
     if found is None:
-        abort(404, _("There is nothing here, or you are not a member of it."))
+        not_found()
     return found
 
 
@@ -119,13 +122,11 @@ def _title(conversation: Conversation, members: list[User], me: User) -> str:
 @login_required
 async def show(conversation_id: int) -> str:
     conversation, membership, members = await _membership_or_404(conversation_id)
-    messages = await run_db(Message.page, conversation_id, None, 51)
-    has_older = len(messages) > 50
-    messages = messages[-50:]
-    items = await run_db(inbox, g.user.id)
-    presence = await statuses_for([*members, *[i.partner for i in items if i.partner]])
-    reads = await _read_state(conversation, members)
-    seen = await run_db(last_seen_of, [m.id for m in members]) if conversation.is_direct else {}
+    messages, has_older = await run_db(Message.latest, conversation_id)
+    items, presence = await _inbox(*members)
+    reads = await read_state(conversation)
+    seen = (await run_db(UserStatus.last_seen_of, [m.id for m in members])
+            if conversation.is_direct else {})
     return await render_template(
         "conversations/show.html", last_seen_by_id=seen,
         typing_names=_typing_names(conversation.id, members),
@@ -141,14 +142,11 @@ async def show(conversation_id: int) -> str:
 async def history(conversation_id: int) -> str:
     """Older messages for "load older" (`before`), or the latest page (after a resync)."""
     conversation = await conversation_or_404(conversation_id)
-    members: list[User] = []  # read marks come from watermarks; no need to load everyone
     before = request.args.get("before", type=int)
     if before is not None:
         before = min(before, MAX_ID)  # beyond any id: the latest page, not a driver overflow
-    messages = await run_db(Message.page, conversation_id, before, 51)
-    has_older = len(messages) > 50
-    messages = messages[-50:]
-    reads = await _read_state(conversation, members)
+    messages, has_older = await run_db(Message.latest, conversation_id, before)
+    reads = await read_state(conversation)  # read marks come from watermarks alone
     return await render_template(
         "messages/_history.html", conversation=conversation, messages=messages,
         has_older=has_older, reads=reads,
@@ -156,12 +154,5 @@ async def history(conversation_id: int) -> str:
 
 
 def _typing_names(conversation_id: int, members: list[User]) -> list[str]:
-    tracker = services().extras["typing"]
-    typists = tracker.typing.get(conversation_id, {})
+    typists = kehai().typing.typists(conversation_id)
     return [m.display_name for m in members if m.id in typists and m.id != g.user.id]
-
-
-async def _read_state(conversation: Conversation, members: list[User]) -> object:
-    from app.receipts import read_state
-
-    return await read_state(conversation, members)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from app.db import database, run_db
-from app.services import services
+from app.kehai import kehai
 
 bp = Blueprint("health", __name__)
 
@@ -23,7 +23,7 @@ async def healthz() -> Response:
     except Exception:
         checks["database"] = False
     try:
-        checks["broker"] = await services().hub.broker.healthy()
+        checks["broker"] = await kehai().hub.healthy()
     except Exception:
         checks["broker"] = False
     ok = all(checks.values())
@@ -33,4 +33,4 @@ async def healthz() -> Response:
 
 @bp.get("/metrics")
 async def metrics() -> Response:
-    return Response(services().metrics.render(), mimetype="text/plain; version=0.0.4")
+    return Response(kehai().metrics.render(), mimetype="text/plain; version=0.0.4")

@@ -1,40 +1,106 @@
-"""GET /sse through Quart: one stream per tab carrying everything its user may see.
+"""GET /sse: who may open a stream, and the stream through Quart.
 
-`python run.py` serves /sse through the lean ASGI handler in app/realtime/asgi_sse.py
-instead (same admission and stream code, without Quart's per-request machinery); this route
-serves the test client and any deployment that mounts the Quart app alone.
+`python run.py` serves /sse through the lean ASGI handler in app/realtime/asgi_sse.py,
+which asks `StreamDoor` below the same questions; this Quart route serves the test client and
+any deployment that mounts the Quart app alone. Both go through `admission`.
 """
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, g, request, session
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs
 
-from app.i18n import current
-from app.realtime.streaming import admit, events
-from app.services import services
+from quart import Blueprint, Quart, Response, g, request, session
+
+from app.db import run_db
+from app.i18n import current, negotiate, use_locale
+from app.i18n import gettext as _
+from app.kehai import Kehai, kehai
+from app.limits import retry_after
+from app.models import Session
+from app.realtime.streaming import STREAM_HEADERS, Admission, Refusal, events
 
 bp = Blueprint("stream", __name__)
+UNAVAILABLE = "Live updates are briefly unavailable."
+
+
+async def admission(app: Kehai, user_id: int | None) -> Refusal | None:
+    """Why this stream may not open now, or None. The caller has set the locale."""
+    hub, config = app.hub, app.config
+    if user_id is None:
+        return Refusal(401, _("Please sign in again."))
+    if hub.stopping:
+        return Refusal(503, _(UNAVAILABLE), 2)
+    if hub.streams_of(user_id) >= config.max_streams_per_user:
+        return Refusal(429, _("Too many open tabs. Close one and try again."), 10)
+    # New streams per minute: generous enough that a resuming tab never meets it.
+    wait = await app.limits.wait(f"streams:{user_id}", config.stream_limit)
+    if wait is not None:
+        return Refusal(429, _("Reconnecting too often. Wait a moment."), retry_after(wait))
+    try:
+        await hub.head()
+    except Exception:
+        return Refusal(503, _(UNAVAILABLE), 2)
+    return None
+
+
+def _refused(refusal: Refusal) -> Response:
+    return Response(refusal.body(), status=refusal.status, headers=dict(refusal.headers()))
 
 
 @bp.get("/sse")
 async def sse() -> Response:
     user = g.get("user")
-    kehai = services()
-    refusal = await admit(kehai, user.id if user else None)
+    refusal = await admission(kehai(), user.id if user else None)
     if refusal is not None:
-        response = Response(refusal.message + "\n", status=refusal.status,
-                            mimetype="text/plain")
-        if refusal.retry_after:
-            response.headers["Retry-After"] = str(refusal.retry_after)
-        return response
+        return _refused(refusal)
     resume = request.headers.get("Last-Event-ID")
     if resume is None:
         resume = request.args.get("since")  # the id the page was rendered at
-    response = Response(
-        events(kehai.hub, user.id, session.get("sid", ""), current(), resume,
-               request.args.get("tab", "")[:64]),
-        mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
-    )
+    admitted = Admission(user.id, session.get("sid", ""), current(), resume,
+                         request.args.get("tab", "")[:64])
+    response = Response(events(kehai().hub, admitted), headers=dict(STREAM_HEADERS))
     response.timeout = None  # this route only: the stream lives until it ends itself
     return response
+
+
+class StreamDoor:
+    """The lean handler's admission: the same signed cookie, session and limits."""
+
+    def __init__(self, app: Quart, container: Kehai) -> None:
+        self.kehai = container
+        self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        self.cookie_name = app.config["SESSION_COOKIE_NAME"]
+        self.max_age = int(app.permanent_session_lifetime.total_seconds())
+
+    def _session_id(self, headers: dict[bytes, bytes]) -> str | None:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(headers.get(b"cookie", b"").decode("latin-1"))
+        except Exception:  # an unparseable header is simply "not signed in"
+            return None
+        morsel = jar.get(self.cookie_name)
+        if morsel is None or self.serializer is None:
+            return None
+        try:
+            data: Any = self.serializer.loads(morsel.value, max_age=self.max_age)
+        except Exception:  # a bad or expired signature is simply "not signed in"
+            return None
+        sid = data.get("sid") if isinstance(data, dict) else None
+        return sid if isinstance(sid, str) else None
+
+    async def __call__(self, headers: dict[bytes, bytes], query_string: bytes
+                       ) -> Admission | Refusal:
+        query = parse_qs(query_string.decode("latin-1"))
+        lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
+        sid = self._session_id(headers)
+        user_id = await run_db(Session.user_id_for, sid) if sid else None
+        with use_locale(lang):
+            refusal = await admission(self.kehai, user_id)
+        if refusal is not None or user_id is None or sid is None:
+            return refusal or Refusal(401, "")
+        resume_raw = headers.get(b"last-event-id")
+        resume = resume_raw.decode("latin-1") if resume_raw is not None else (
+            query.get("since", [None])[0])
+        return Admission(user_id, sid, lang, resume, query.get("tab", [""])[0][:64])

@@ -79,9 +79,8 @@ async def snapshot(app) -> tuple:
             list(Message.select(Message.id, Message.body).tuples()),
         )
 
-    extras = app.extensions["kehai"].extras
-    typing = {c: sorted(t) for c, t in extras["typing"].typing.items()}
-    seen = dict(extras["presence"].last_seen)
+    typing = {c: sorted(t) for c, t in app.kehai.typing.state.timers.items()}
+    seen = dict(app.kehai.presence.tracker.last_seen)
     return (await run_db(tables), typing, seen)
 
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.auth import password_problem, verify_password
+from app.accounts import password_problem, verify_password
 from app.db import run_db
 from app.models import Conversation, Membership, Message, User
 from app.models.user import USERNAME_RE
@@ -246,7 +246,7 @@ async def test_typing_starts_only_for_a_non_empty_composer(app, chat, body, stat
     r = await alice.post(f"/c/{cid}/typing", form)
     if not expect_status(form, r.status_code, {204}):
         return
-    typists = app.extensions["kehai"].extras["typing"].typing.get(cid, {})
+    typists = app.kehai.typing.typists(cid)
     alice_id = (await run_db(User.by_username, "alice")).id
     assert (alice_id in typists) == bool(body.strip() and state != "stop")
 
@@ -369,7 +369,7 @@ def _seq(event_id: str | None) -> int:
 async def test_any_last_event_id_gets_200_and_a_resync_or_a_replay(app, chat, last_event_id,
                                                                     since):
     alice, cid = chat
-    hub = app.extensions["kehai"].hub
+    hub = app.kehai.hub
     head = await hub.head()
     if head.seq < 3:
         for n in range(3):

@@ -1,5 +1,5 @@
 """Limits and headers: too fast gets 429 with Retry-After, too big gets 413, and every response
-carries the security headers. The limits here are the production values (DESIGN.md), not the
+carries the security headers. The limits here are the production values (docs/ARCHITECTURE.md), not the
 test suite's relaxed ones.
 """
 
@@ -130,7 +130,7 @@ async def test_guessing_the_current_password_from_a_signed_in_session_is_limited
                                                 "new_password": "mine now 12345"})
     assert r.status_code == 429 and retry_after(r) <= window
     user = await run_db(User.by_username, "alice")
-    from app.auth import verify_password
+    from app.accounts import verify_password
 
     assert await verify_password(user.password_hash, PASSWORD)
 

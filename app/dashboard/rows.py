@@ -7,7 +7,7 @@ from datetime import datetime
 
 from peewee import JOIN, fn
 
-from app.models import Membership, Message, User, UserStatus
+from app.models import Conversation, Membership, Message, User, UserStatus
 
 
 @dataclass
@@ -18,6 +18,14 @@ class Row:
     streams: int
     typing_in: str | None
     unread: int
+
+
+@dataclass
+class Stored:
+    """What the database knows of a page of users: unread backlog and last seen."""
+
+    unread: dict[int, int]
+    seen: dict[int, datetime | None]
 
 
 def unread_backlog(user_ids: list[int]) -> dict[int, int]:
@@ -37,12 +45,15 @@ def unread_backlog(user_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def last_seen_of(user_ids: list[int]) -> dict[int, datetime | None]:
-    if not user_ids:
-        return {}
-    rows = UserStatus.select(UserStatus.user, UserStatus.last_seen).where(
-        UserStatus.user.in_(user_ids)).tuples()
-    return dict(rows)
+def stored(user_ids: list[int]) -> Stored:
+    return Stored(unread_backlog(user_ids), UserStatus.last_seen_of(user_ids))
+
+
+def titles(conversation_ids: list[int]) -> dict[int, str]:
+    """Each conversation's title; "#id" where it has none (direct chats)."""
+    found = dict(Conversation.select(Conversation.id, Conversation.title)
+                 .where(Conversation.id.in_(conversation_ids)).tuples()) if conversation_ids else {}
+    return {cid: found.get(cid) or f"#{cid}" for cid in conversation_ids}
 
 
 def page_of_users(query: str, status_ids: tuple[str, list[int]] | None, page: int,
@@ -59,7 +70,3 @@ def page_of_users(query: str, status_ids: tuple[str, list[int]] | None, page: in
     total = q.count()
     users = list(q.order_by(User.display_name, User.id).paginate(page, per_page))
     return users, total
-
-
-def messages_since(since: datetime) -> int:
-    return Message.select().where(Message.created >= since).count()

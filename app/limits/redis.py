@@ -26,9 +26,9 @@ return false
 
 
 class RedisLimiter:
-    def __init__(self, broker: Any) -> None:
-        self.redis = broker.redis
-        self.prefix = broker.config.redis_prefix + "limit:"
+    def __init__(self, redis: Any, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix + "limit:"
         self._script = self.redis.register_script(SLIDING)
 
     async def hit(self, key: str, limit: int, window: float) -> float | None:

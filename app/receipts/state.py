@@ -8,13 +8,15 @@ from datetime import datetime
 from app.db import run_db
 from app.models import Conversation, Membership, Message, User
 
+Mark = tuple[int, int, datetime | None, str]  # (user_id, up_to, at, display_name)
+
 
 @dataclass
 class ReadState:
     """Watermarks of the members who share their reads (others count as unread)."""
 
     direct: bool
-    marks: list[tuple[int, int, datetime | None, str]]  # (user_id, up_to, at, display_name)
+    marks: list[Mark]
 
     def for_message(self, message: Message) -> tuple[int, datetime | None, list[str]]:
         """(readers, when the latest reader read, their names) for one message."""
@@ -26,7 +28,7 @@ class ReadState:
         return len(readers), (max(times) if times else None), [n for _at, n in readers]
 
 
-def _watermarks(conversation_id: int) -> list[tuple[int, int, datetime | None, str]]:
+def _watermarks(conversation_id: int) -> list[Mark]:
     rows = (
         Membership.select(Membership.user, Membership.last_read_message_id,
                           Membership.last_read_at, User.display_name)
@@ -37,6 +39,6 @@ def _watermarks(conversation_id: int) -> list[tuple[int, int, datetime | None, s
     return list(rows)
 
 
-async def read_state(conversation: Conversation, members: list[User]) -> ReadState:
+async def read_state(conversation: Conversation) -> ReadState:
     marks = await run_db(_watermarks, conversation.id)
     return ReadState(conversation.is_direct, marks)

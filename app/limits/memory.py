@@ -1,17 +1,10 @@
-"""Sliding-window rate limits keyed by user (never by a spoofable address alone)."""
+"""One process's rate limits, in memory (the default when no Redis is configured)."""
 
 from __future__ import annotations
 
 import bisect
-import math
 import time
 from collections.abc import Callable
-from typing import Protocol
-
-
-class Limiter(Protocol):
-    async def hit(self, key: str, limit: int, window: float) -> float | None:
-        """Count one attempt; return seconds to wait if over the limit, else None."""
 
 
 class MemoryLimiter:
@@ -43,7 +36,3 @@ class MemoryLimiter:
     def _sweep(self, now: float, window: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - window]:
             del self._hits[key]
-
-
-def retry_after_header(seconds: float) -> str:
-    return str(max(1, math.ceil(seconds)))

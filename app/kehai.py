@@ -1,0 +1,115 @@
+"""The application container: every live object of one process, and who hears what.
+
+Built once by create_app. Capabilities never look each other up: each gets what it needs
+here, in its constructor, and the few things that cross capabilities (a status change, a
+sent message, a stream opening) are the methods below, so the whole wiring reads in one
+place.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from quart import Quart, current_app
+
+from app.config import Config
+from app.dashboard import Dashboard
+from app.limits import Limits
+from app.messages import Messages
+from app.metrics import Metrics
+from app.presence import Presence
+from app.realtime.connection import Connection
+from app.realtime.control import Control
+from app.realtime.hub import Hub
+from app.receipts import Receipts
+from app.typists import Typing
+from app.web.render import Renderer
+
+
+def _backends(config: Config) -> tuple[Any, Any, Any]:
+    """(Redis client or None, broker, limiter), chosen by configuration; Redis code is
+    imported only when used."""
+    if not config.redis_url:
+        from app.limits.memory import MemoryLimiter
+        from app.realtime.memory_broker import MemoryBroker
+
+        return None, MemoryBroker(config), MemoryLimiter()
+    from app.limits.redis import RedisLimiter
+    from app.realtime.redis_broker import RedisBroker, connect
+
+    redis = connect(config.redis_url)
+    return redis, RedisBroker(config, redis), RedisLimiter(redis, config.redis_prefix)
+
+
+class Kehai:
+    def __init__(self, config: Config, renderer: Renderer) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.redis, broker, limiter = _backends(config)
+        self.limits = Limits(limiter)
+        self.hub = Hub(broker, config, self.metrics)
+        self.metrics.gauge("kehai_broker_reconnects_total",
+                           lambda: getattr(broker, "reconnects", 0))
+        self.presence = Presence(self.hub, config, renderer, self.presence_changed, self.redis)
+        self.typing = Typing(self.hub, renderer, config.typing_expiry_s,
+                             shared=self.redis is not None, on_change=self.typing_changed)
+        self.dashboard = Dashboard(self.hub, renderer, self.presence, self.typing)
+        self.messages = Messages(self.hub, renderer, self.message_sent)
+        self.receipts = Receipts(self.hub, renderer)
+        self.hub.listener = self
+
+    # -- what crosses capabilities ----------------------------------------------------------
+
+    def presence_changed(self, user_id: int, status: str, changed: bool) -> None:
+        if changed:
+            self.presence.announce(user_id)
+        self.dashboard.row_changed(user_id)
+        self.presence.persist(user_id)
+
+    def typing_changed(self, user_id: int) -> None:
+        self.dashboard.row_changed(user_id)
+
+    def message_sent(self, conversation_id: int, author_id: int, created: bool) -> None:
+        self.typing.stop(conversation_id, author_id)  # sending ends the sender's indicator
+        if created:
+            self.dashboard.message_sent()
+
+    # -- the hub's listener ---------------------------------------------------------------
+
+    def opened(self, conn: Connection, streams: int) -> None:
+        self.presence.tracker.opened(conn, streams)
+
+    def closed(self, conn: Connection, streams: int) -> None:
+        self.presence.tracker.closed(conn, streams)
+        self.typing.closed(conn, streams)
+
+    def control(self, message: Control) -> None:
+        self.presence.tracker.control(message)
+        self.typing.control(message)
+
+    # -- life -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.hub.start()
+        await self.presence.start()
+
+    async def stop(self) -> None:
+        self.hub.shutdown()
+        await self.presence.stop()
+        await self.typing.stop_all()
+        await self.dashboard.stop()
+        await self.hub.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+            await self.redis.connection_pool.disconnect()
+
+
+class KehaiApp(Quart):
+    """The Quart app with its container as a typed attribute."""
+
+    kehai: Kehai
+
+
+def kehai() -> Kehai:
+    """The running app's container (inside a request or app context)."""
+    return cast(KehaiApp, current_app).kehai

@@ -1,0 +1,70 @@
+"""Typing indicators: who is typing where, told to the room, never echoed to the typist.
+
+`Typing` is the capability's face: the state (timers), the broadcast (per-member lines) and,
+with several processes, the replication of every change to the others.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from app.realtime.connection import Connection
+from app.realtime.control import Control, TypingChanged
+from app.realtime.hub import Hub
+from app.tasks import TaskSet
+from app.typists.broadcast import TypingBroadcast
+from app.typists.state import Typists
+from app.web.render import Renderer
+
+
+class Typing:
+    def __init__(self, hub: Hub, renderer: Renderer, expiry_s: float, shared: bool,
+                 on_change: Callable[[int], None]) -> None:
+        self.hub = hub
+        self.shared = shared  # other processes keep a copy (Redis)
+        self.on_change = on_change  # (user id): what operators see of them changed
+        self.node = os.urandom(6).hex()
+        self._tasks = TaskSet(__name__)
+        self.state = Typists(expiry_s, self._changed, self._replicate)
+        self.broadcast = TypingBroadcast(hub, renderer, self.state)
+
+    def start(self, conversation_id: int, user_id: int) -> bool:
+        return self.state.start(conversation_id, user_id)
+
+    def stop(self, conversation_id: int, user_id: int) -> bool:
+        return self.state.stop(conversation_id, user_id)
+
+    def typists(self, conversation_id: int) -> tuple[int, ...]:
+        return self.state.typists(conversation_id)
+
+    def typing_in(self, user_id: int) -> int | None:
+        return self.state.typing_in(user_id)
+
+    def closed(self, conn: Connection, streams: int) -> None:
+        """The typist's last stream is gone: never leave a stuck indicator."""
+        if not streams:
+            self.state.stop_everywhere(conn.user_id)
+
+    def control(self, message: Control) -> None:
+        """Another process's change: keep this process's copy in step (it told people)."""
+        if not isinstance(message, TypingChanged) or message.node == self.node:
+            return
+        if message.started:
+            self.state.start(message.conversation_id, message.user_id, tell=False)
+        else:
+            self.state.stop(message.conversation_id, message.user_id, tell=False)
+        self.broadcast.forget(message.conversation_id)
+
+    def _changed(self, conversation_id: int, user_id: int) -> None:
+        self.on_change(user_id)
+        self.broadcast.due(conversation_id)
+
+    def _replicate(self, started: bool, conversation_id: int, user_id: int) -> None:
+        if self.shared:
+            self._tasks.spawn(self.hub.send_control(
+                TypingChanged(started, conversation_id, user_id, self.node)))
+
+    async def stop_all(self) -> None:
+        await self._tasks.cancel_all()
+        await self.broadcast.stop()

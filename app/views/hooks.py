@@ -1,0 +1,54 @@
+"""What runs around every request: language, CSRF, the signed-in user, headers, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Quart, g, request
+from werkzeug.exceptions import HTTPException
+
+from app.i18n import negotiate, set_locale
+from app.kehai import kehai
+from app.views.errors import render_error
+from app.views.sessions import load_user
+from app.web.csrf import check_csrf, check_post, csrf_token
+from app.web.headers import add_headers
+
+
+async def _before() -> None:
+    set_locale(negotiate(request.headers.get("Accept-Language")))
+    g.csrf_token = csrf_token()
+    check_post()
+    await check_csrf()
+    await load_user()
+    if g.user is not None and request.method == "GET" and "HX-Request" not in request.headers:
+        # Taken before the page's queries: the stream resumes from here, so nothing that
+        # happens while the page renders falls between the page and the stream.
+        try:
+            g.stream_since = str(await kehai().hub.head())
+        except Exception:  # broker away: the stream will start with a resync instead
+            g.stream_since = ""
+
+
+async def _after(response: Any) -> Any:
+    return add_headers(response)
+
+
+async def _http_error(error: HTTPException) -> Any:
+    return await render_error(error)
+
+
+async def _context() -> dict[str, Any]:
+    return {
+        "csrf_token": g.get("csrf_token", ""),
+        "me": g.get("user"),
+        "stream_since": g.get("stream_since", ""),
+        "away_after": kehai().config.away_s,
+    }
+
+
+def install_hooks(app: Quart) -> None:
+    app.before_request(_before)
+    app.after_request(_after)
+    app.errorhandler(HTTPException)(_http_error)
+    app.context_processor(_context)

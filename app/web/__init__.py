@@ -1,0 +1,1 @@
+"""What every route shares: guards, CSRF, security headers, rate limits, rendering."""
