@@ -38,7 +38,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -867,6 +868,62 @@ class ClientPool:
                 pipe.close()
 
 
+def merge_received(replies: list[dict[str, Any] | None]) -> dict[int, list[float]]:
+    """Receive times by message id, over the client processes' `collect` answers."""
+    per_msg: dict[int, list[float]] = {}
+    for res in replies:
+        if res is None:
+            continue
+        for mid, times in res["recv"].items():
+            per_msg.setdefault(mid, []).extend(times)
+    return per_msg
+
+
+@dataclass
+class PhaseMark:
+    """Where a phase began: the CPU counters, the server's GC record and its time."""
+
+    began: tuple[float, float, float]
+    gc0: dict[str, Any] | None
+    t_gc: float
+
+
+@dataclass
+class Sent:
+    """What the send phase posted: send time by message id, POST latencies and statuses."""
+
+    at: dict[int, float] = field(default_factory=dict)
+    post_lat: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    wall_s: float = 0.0
+
+
+@dataclass
+class Deliveries:
+    """Every stream's receive times held against the send time of their message."""
+
+    latencies: list[float] = field(default_factory=list)
+    completion: list[float] = field(default_factory=list)  # last delivery of each message
+    per_message: list[list[float]] = field(default_factory=list)
+    missing: int = 0
+    first_send: float = 0.0
+    last_recv: float = 0.0
+
+
+class StallWatch:
+    """True once `count()` reaches `expected` or has not grown for `limit_s` seconds."""
+
+    def __init__(self, count: Callable[[], int], expected: int, limit_s: float) -> None:
+        self.count, self.expected, self.limit_s = count, expected, limit_s
+        self.best, self.since = count(), time.monotonic()
+
+    def __call__(self) -> bool:
+        got = self.count()
+        if got > self.best:
+            self.best, self.since = got, time.monotonic()
+        return got >= self.expected or time.monotonic() - self.since > self.limit_s
+
+
 class Bench(ClientPool):
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -1061,37 +1118,58 @@ class Bench(ClientPool):
             self.result["server_log_errors"] = scan_log(self.log_path)
         self.result["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
 
+    def mark_phase(self) -> PhaseMark:
+        """The GC record, then the CPU counters, at the start of a phase."""
+        gc0, t_gc = self.gc_snapshot(), time.monotonic()
+        return PhaseMark(self.phase_begin(), gc0, t_gc)
+
+    def finish_phase(self, name: str, mark: PhaseMark) -> None:
+        """CPU and GC figures of the phase begun at `mark`."""
+        self.phase_end(name, mark.began)
+        self.gc_phase(name, mark.gc0, mark.t_gc)
+
     async def measure(self, seeded: dict[str, Any], fd_limit: int) -> dict[str, Any]:
         """Connect, settle, send, collect."""
+        assert self.server is not None and self.profiler is not None
+        await self.check_cookie(seeded["cookies"][0], seeded["csrf"][0])
+        rss_before = await self.baseline()
+        opened = await self.connect(seeded["cookies"], fd_limit, rss_before)
+        await self.settle(rss_before, opened)
+        sent = await self.send(seeded)
+        await self.collect(sent)
+        return self.result
+
+    async def check_cookie(self, cookie: str, csrf: str) -> None:
+        """The minted cookie must be accepted: the page shows our own CSRF token back."""
         import httpx
 
-        args, n, server, profiler = self.args, self.n, self.server, self.profiler
-        assert server is not None and profiler is not None
-        conv = seeded["conversation_id"]
-        sender_cookie, sender_csrf = seeded["cookies"][0], seeded["csrf"][0]
-
-        # The minted cookie must be accepted: the page shows our own CSRF token back.
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-            r = await http.get("/", cookies={"kehai_session": sender_cookie})
+        async with httpx.AsyncClient(base_url=self.server.url, timeout=30) as http:
+            r = await http.get("/", cookies={"kehai_session": cookie})
             meta = CSRF_META.search(r.text)
-            if r.status_code != 200 or not meta or meta.group(1) != sender_csrf:
+            if r.status_code != 200 or not meta or meta.group(1) != csrf:
                 raise SystemExit(
                     f"fanout: the minted session cookie was refused "
                     f"(GET / -> {r.status_code}, csrf match: "
-                    f"{bool(meta and meta.group(1) == sender_csrf)})"
+                    f"{bool(meta and meta.group(1) == csrf)})"
                 )
             self.log("minted cookie accepted (GET / -> 200 with our CSRF token)")
 
+    async def baseline(self) -> int:
+        """The server's RSS (returned) and GC-tracked objects before any stream opens."""
         await asyncio.sleep(0.5)
-        rss_before = rss_bytes(server.pid)
+        rss_before = rss_bytes(self.server.pid)
         self.result["server_rss_before"] = rss_before
         self.result["gc_tracked_before"] = self.gc_tracked()
+        return rss_before
 
-        # --- connect ------------------------------------------------------------------------
-        self.start_clients("127.0.0.1", server.port, seeded["cookies"], fd_limit)
-        gc0, t_gc = self.gc_snapshot(), time.monotonic()
-        began = self.phase_begin()
-        profiler.start("connect")
+    # -- connect ---------------------------------------------------------------------------
+
+    async def connect(self, cookies: list[str], fd_limit: int, rss_before: int) -> int:
+        """Open one stream per user; returns how many opened."""
+        args, n, server = self.args, self.n, self.server
+        self.start_clients("127.0.0.1", server.port, cookies, fd_limit)
+        mark = self.mark_phase()
+        self.profiler.start("connect")
         t_connect = time.monotonic()
         self.broadcast("connect")
         ok = await self.wait_for(
@@ -1116,59 +1194,41 @@ class Bench(ClientPool):
                 "frames_during_connect": self.total("frames"),
             }
         )
-        self.phase_end("connect", began)
-        self.gc_phase("connect", gc0, t_gc)
+        self.finish_phase("connect", mark)
         self.result["gc_tracked_open"] = self.gc_tracked()
+        self.report_connect(ok, opened, connect_wall, rss_before, rss_open)
+        return opened
+
+    def report_connect(
+        self, ok: bool, opened: int, wall_s: float, rss_before: int, rss_open: int
+    ) -> None:
+        """Log the connect phase; a dead server ends the run, a slow connect leaves a note."""
         self.log(
-            f"{opened}/{n} streams open in {connect_wall:.1f} s; server RSS "
+            f"{opened}/{self.n} streams open in {wall_s:.1f} s; server RSS "
             f"{mib(rss_before)} -> {mib(rss_open)} "
             f"({(rss_open - rss_before) / max(opened, 1) / 1024:.1f} KiB/stream)"
         )
-        if not server.alive():
+        if not self.server.alive():
             raise ServerDied(self, "while the streams were opening")
         if not ok:
             self.result["note"] = (
-                f"only {opened}/{n} streams opened within {args.connect_timeout} s"
+                f"only {opened}/{self.n} streams opened within {self.args.connect_timeout} s"
             )
             self.log(self.result["note"])
 
-        # --- settle: N people came online, each announced to N-1 others --------------------
+    # -- settle: N people came online, each announced to N-1 others ------------------------
+
+    async def settle(self, rss_before: int, opened: int) -> None:
+        """Wait for the presence announcements to die down; memory once they have."""
+        args, server = self.args, self.server
         gc0, t_gc = self.gc_snapshot(), time.monotonic()
-        profiler.start("settle")
+        self.profiler.start("settle")
         t_settle = time.monotonic()
-        began = self.phase_begin()
-        cpu_settle0 = began[0]
-        quiet_since = time.monotonic()
-        last_frames = -1
-        last_cpu, last_t = cpu_settle0, time.monotonic()
-        settled = False
-        last_print = 0.0
-        while time.monotonic() - t_settle < args.settle_timeout:
-            await asyncio.sleep(0.5)
-            self.pump()
-            if not server.alive():
-                raise ServerDied(self, "while the presence announcements were being delivered")
-            frames = self.total("frames")
-            cpu = cpu_seconds(process_tree(server.pid))
-            now = time.monotonic()
-            busy = (cpu - last_cpu) / (now - last_t)
-            last_cpu, last_t = cpu, now
-            if frames != last_frames or busy > 0.2:
-                quiet_since = now
-                last_frames = frames
-            if now - quiet_since >= args.settle_quiet:
-                settled = True
-                break
-            if now - last_print >= 5:
-                last_print = now
-                self.log(
-                    f"settling: {frames:,} frames received, server CPU {busy:.0%}, "
-                    f"RSS {mib(rss_bytes(server.pid))}"
-                )
+        mark = PhaseMark(self.phase_begin(), gc0, t_gc)
+        settled = await self.wait_settled(t_settle, mark.began[0])
         settle_s = time.monotonic() - t_settle - (args.settle_quiet if settled else 0)
         rss_settled = rss_bytes(server.pid)
-        self.phase_end("settle", began)
-        self.gc_phase("settle", gc0, t_gc)
+        self.finish_phase("settle", mark)
         self.result.update(
             {
                 "settle_s": settle_s,
@@ -1185,93 +1245,59 @@ class Bench(ClientPool):
             f"{self.total('open_now')}"
         )
 
-        # --- send ---------------------------------------------------------------------------
+    async def wait_settled(self, t_settle: float, cpu0: float) -> bool:
+        """Until no frames arrive and the server is idle for --settle-quiet s (True)."""
+        args, server = self.args, self.server
+        quiet_since = time.monotonic()
+        last_frames = -1
+        last_cpu, last_t = cpu0, time.monotonic()
+        last_print = 0.0
+        while time.monotonic() - t_settle < args.settle_timeout:
+            await asyncio.sleep(0.5)
+            self.pump()
+            if not server.alive():
+                raise ServerDied(self, "while the presence announcements were being delivered")
+            frames = self.total("frames")
+            cpu = cpu_seconds(process_tree(server.pid))
+            now = time.monotonic()
+            busy = (cpu - last_cpu) / (now - last_t)
+            last_cpu, last_t = cpu, now
+            if frames != last_frames or busy > 0.2:
+                quiet_since = now
+                last_frames = frames
+            if now - quiet_since >= args.settle_quiet:
+                return True
+            if now - last_print >= 5:
+                last_print = now
+                self.log(
+                    f"settling: {frames:,} frames received, server CPU {busy:.0%}, "
+                    f"RSS {mib(rss_bytes(server.pid))}"
+                )
+        return False
+
+    # -- send ------------------------------------------------------------------------------
+
+    async def send(self, seeded: dict[str, Any]) -> Sent:
+        """POST the messages (open or closed loop) and wait until they are delivered."""
+        args, server = self.args, self.server
         frames0 = self.total("frames")
         deliveries0 = self.total("deliveries")
-        send_at: dict[int, float] = {}
-        post_lat: list[float] = []
-        statuses: Counter[int] = Counter()
-        gc0, t_gc = self.gc_snapshot(), time.monotonic()
-        began = self.phase_begin()
-        profiler.start("send")
-        limits = httpx.Limits(max_connections=args.concurrency + 4)
-        async with httpx.AsyncClient(
-            base_url=server.url,
-            timeout=120,
-            limits=limits,
-            cookies={"kehai_session": sender_cookie},
-            headers={"X-CSRF-Token": sender_csrf, "HX-Request": "true", "Accept-Language": "en"},
-        ) as http:
-
-            async def post(i: int) -> None:
-                t0 = time.monotonic()
-                try:
-                    r = await http.post(
-                        f"/c/{conv}/messages",
-                        data={
-                            "body": f"fan-out message {i} " + "x" * args.body,
-                            "client_id": f"bench-{i}",
-                        },
-                    )
-                except httpx.HTTPError as exc:
-                    statuses[-1] += 1
-                    self.log(f"POST {i} failed: {exc!r}")
-                    return
-                post_lat.append(time.monotonic() - t0)
-                statuses[r.status_code] += 1
-                found = SENT_ID.search(r.text)
-                if r.status_code == 201 and found:
-                    send_at[int(found.group(1))] = t0
-                elif r.status_code != 201:
-                    self.log(f"POST {i} -> {r.status_code}: {r.text[:200]!r}")
-
+        sent = Sent()
+        mark = self.mark_phase()
+        self.profiler.start("send")
+        async with self.sender_client(seeded["cookies"][0], seeded["csrf"][0]) as http:
+            conv = seeded["conversation_id"]
             t_send = time.monotonic()
             if args.rate > 0:
-                tasks = []
-                for i in range(args.messages):
-                    delay = t_send + i / args.rate - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    self.pump()
-                    tasks.append(asyncio.create_task(post(i)))
-                await asyncio.gather(*tasks)
+                await self.send_open_loop(lambda i: self.post(http, conv, i, sent), t_send)
             else:
-                counter = iter(range(args.messages))
-
-                async def sender() -> None:
-                    for i in counter:
-                        await post(i)
-
-                await asyncio.gather(*(sender() for _ in range(args.concurrency)))
-            send_wall = time.monotonic() - t_send
-
-        expected = n * len(send_at)
-        self.log(
-            f"sent {len(send_at)}/{args.messages} messages in {send_wall:.2f} s "
-            f"(statuses {dict(statuses)}); waiting for {expected:,} deliveries"
-        )
-        best = [self.total("deliveries") - deliveries0, time.monotonic()]
-
-        def all_in() -> bool:
-            got = self.total("deliveries") - deliveries0
-            if got > best[0]:
-                best[0], best[1] = got, time.monotonic()
-            return got >= expected or time.monotonic() - best[1] > args.deliver_timeout
-
-        await self.wait_for(
-            all_in,
-            24 * 3600,
-            progress=lambda: (
-                f"delivering: {self.total('deliveries') - deliveries0:,}"
-                f"/{expected:,}, server RSS "
-                f"{mib(rss_bytes(server.pid))}"
-            ),
-        )
-        profiler.stop()
+                await self.send_closed_loop(lambda i: self.post(http, conv, i, sent))
+            sent.wall_s = time.monotonic() - t_send
+        await self.await_deliveries(sent, deliveries0)
+        self.profiler.stop()
         if not server.alive():
             raise ServerDied(self, "while the messages were being delivered")
-        self.phase_end("send", began)
-        self.gc_phase("send", gc0, t_gc)
+        self.finish_phase("send", mark)
         self.result.update(
             {
                 "server_rss_after_send": rss_bytes(server.pid),
@@ -1280,77 +1306,165 @@ class Bench(ClientPool):
                 - (self.total("deliveries") - deliveries0),
             }
         )
+        return sent
 
-        # --- collect ------------------------------------------------------------------------
+    def sender_client(self, cookie: str, csrf: str) -> Any:
+        """An httpx client signed in as the sender, with room for --concurrency POSTs."""
+        import httpx
+
+        return httpx.AsyncClient(
+            base_url=self.server.url,
+            timeout=120,
+            limits=httpx.Limits(max_connections=self.args.concurrency + 4),
+            cookies={"kehai_session": cookie},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true", "Accept-Language": "en"},
+        )
+
+    async def post(self, http: Any, conv: int, i: int, sent: Sent) -> None:
+        """Message `i` through the real POST route; its send time kept by message id."""
+        import httpx
+
+        t0 = time.monotonic()
+        try:
+            r = await http.post(
+                f"/c/{conv}/messages",
+                data={
+                    "body": f"fan-out message {i} " + "x" * self.args.body,
+                    "client_id": f"bench-{i}",
+                },
+            )
+        except httpx.HTTPError as exc:
+            sent.statuses[-1] += 1
+            self.log(f"POST {i} failed: {exc!r}")
+            return
+        sent.post_lat.append(time.monotonic() - t0)
+        sent.statuses[r.status_code] += 1
+        found = SENT_ID.search(r.text)
+        if r.status_code == 201 and found:
+            sent.at[int(found.group(1))] = t0
+        elif r.status_code != 201:
+            self.log(f"POST {i} -> {r.status_code}: {r.text[:200]!r}")
+
+    async def send_open_loop(self, post: Callable[[int], Awaitable[None]], t_send: float) -> None:
+        """--rate messages/s on the clock, whether or not the earlier POSTs were answered."""
+        tasks = []
+        for i in range(self.args.messages):
+            delay = t_send + i / self.args.rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.pump()
+            tasks.append(asyncio.create_task(post(i)))
+        await asyncio.gather(*tasks)
+
+    async def send_closed_loop(self, post: Callable[[int], Awaitable[None]]) -> None:
+        """--concurrency senders, each POSTing its next message once the last was answered."""
+        counter = iter(range(self.args.messages))
+
+        async def sender() -> None:
+            for i in counter:
+                await post(i)
+
+        await asyncio.gather(*(sender() for _ in range(self.args.concurrency)))
+
+    async def await_deliveries(self, sent: Sent, deliveries0: int) -> None:
+        """Until every stream has every sent message, or --deliver-timeout without progress."""
+        expected = self.n * len(sent.at)
+        self.log(
+            f"sent {len(sent.at)}/{self.args.messages} messages in {sent.wall_s:.2f} s "
+            f"(statuses {dict(sent.statuses)}); waiting for {expected:,} deliveries"
+        )
+        await self.wait_for(
+            StallWatch(
+                lambda: self.total("deliveries") - deliveries0,
+                expected,
+                self.args.deliver_timeout,
+            ),
+            24 * 3600,
+            progress=lambda: (
+                f"delivering: {self.total('deliveries') - deliveries0:,}"
+                f"/{expected:,}, server RSS "
+                f"{mib(rss_bytes(self.server.pid))}"
+            ),
+        )
+
+    # -- collect ---------------------------------------------------------------------------
+
+    async def collect(self, sent: Sent) -> None:
+        """Fetch every client's receive times and the server's metrics; the figures."""
         self.broadcast("collect")
         await self.wait_for(lambda: all(r is not None for r in self.results), 120)
-        latencies: list[float] = []
-        completion: list[float] = []
-        last_recv = 0.0
-        per_msg: dict[int, list[float]] = {}
-        for res in self.results:
-            if res is None:
-                continue
-            for mid, times in res["recv"].items():
-                per_msg.setdefault(mid, []).extend(times)
-        missing = 0
-        first_send = min(send_at.values()) if send_at else 0.0
-        per_message = []  # in send order: (message id, sent at, first and last delivery)
-        for mid, t0 in sorted(send_at.items(), key=lambda kv: kv[1]):
+        deliveries = self.tally(sent.at)
+        metrics = await self.server_metrics()
+        self.result.update(self.delivery_figures(sent, deliveries, metrics))
+
+    def tally(self, send_at: dict[int, float]) -> Deliveries:
+        """Latencies, completion times and missing deliveries, message by message."""
+        per_msg = merge_received(self.results)
+        d = Deliveries(first_send=min(send_at.values()) if send_at else 0.0)
+        for mid, t0 in sorted(send_at.items(), key=lambda kv: kv[1]):  # in send order
             times = per_msg.get(mid, [])
-            missing += n - len(times)
+            d.missing += self.n - len(times)
             if times:
-                latencies.extend(t - t0 for t in times)
-                completion.append(max(times) - t0)
-                last_recv = max(last_recv, max(times))
-                per_message.append(
+                d.latencies.extend(t - t0 for t in times)
+                d.completion.append(max(times) - t0)
+                d.last_recv = max(d.last_recv, max(times))
+                # (message id, sent at, first and last delivery)
+                d.per_message.append(
                     [
                         mid,
-                        round(t0 - first_send, 4),
+                        round(t0 - d.first_send, 4),
                         round(min(times) - t0, 4),
                         round(max(times) - t0, 4),
                     ]
                 )
-        latencies.sort()
-        completion.sort()
-        post_lat.sort()
-        connect_lat = sorted(x for r in self.results if r for x in r["connect"])
-        span = last_recv - first_send if send_at and last_recv else float("nan")
-        metrics = {}
+        d.latencies.sort()
+        d.completion.sort()
+        return d
+
+    async def server_metrics(self) -> dict[str, float]:
+        """The server's /metrics counters ({} when they cannot be read)."""
+        import httpx
+
+        metrics: dict[str, float] = {}
         with contextlib.suppress(Exception):
-            async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            async with httpx.AsyncClient(base_url=self.server.url, timeout=30) as http:
                 metrics = parse_metrics((await http.get("/metrics")).text)
-        self.result.update(
-            {
-                "sent": len(send_at),
-                "post_statuses": dict(statuses),
-                "send_wall_s": send_wall,
-                "expected_deliveries": expected,
-                "deliveries": len(latencies),
-                "missing_deliveries": missing,
-                "duplicates": self.total("duplicates"),
-                "out_of_order": self.total("out_of_order"),
-                "reconnects": self.total("reconnects"),
-                "ended_by_server": self.total("ended_by_server"),
-                "errors": self.errors(),
-                "latency_p50_s": percentile(latencies, 0.50),
-                "latency_p99_s": percentile(latencies, 0.99),
-                "latency_max_s": latencies[-1] if latencies else float("nan"),
-                "fanout_complete_p50_s": percentile(completion, 0.50),
-                "fanout_complete_p99_s": percentile(completion, 0.99),
-                "post_p50_s": percentile(post_lat, 0.50),
-                "post_p99_s": percentile(post_lat, 0.99),
-                "delivery_span_s": span,
-                "deliveries_per_s": len(latencies) / span
-                if span and span == span
-                else float("nan"),
-                "connect_p50_s": percentile(connect_lat, 0.50),
-                "connect_p99_s": percentile(connect_lat, 0.99),
-                "server_metrics": metrics,
-                "per_message": per_message,
-            }
-        )
-        return self.result
+        return metrics
+
+    def delivery_figures(
+        self, sent: Sent, d: Deliveries, metrics: dict[str, float]
+    ) -> dict[str, Any]:
+        """The send and delivery figures of the result."""
+        latencies = d.latencies
+        sent.post_lat.sort()
+        connect_lat = sorted(x for r in self.results if r for x in r["connect"])
+        span = d.last_recv - d.first_send if sent.at and d.last_recv else float("nan")
+        return {
+            "sent": len(sent.at),
+            "post_statuses": dict(sent.statuses),
+            "send_wall_s": sent.wall_s,
+            "expected_deliveries": self.n * len(sent.at),
+            "deliveries": len(latencies),
+            "missing_deliveries": d.missing,
+            "duplicates": self.total("duplicates"),
+            "out_of_order": self.total("out_of_order"),
+            "reconnects": self.total("reconnects"),
+            "ended_by_server": self.total("ended_by_server"),
+            "errors": self.errors(),
+            "latency_p50_s": percentile(latencies, 0.50),
+            "latency_p99_s": percentile(latencies, 0.99),
+            "latency_max_s": latencies[-1] if latencies else float("nan"),
+            "fanout_complete_p50_s": percentile(d.completion, 0.50),
+            "fanout_complete_p99_s": percentile(d.completion, 0.99),
+            "post_p50_s": percentile(sent.post_lat, 0.50),
+            "post_p99_s": percentile(sent.post_lat, 0.99),
+            "delivery_span_s": span,
+            "deliveries_per_s": len(latencies) / span if span and span == span else float("nan"),
+            "connect_p50_s": percentile(connect_lat, 0.50),
+            "connect_p99_s": percentile(connect_lat, 0.99),
+            "server_metrics": metrics,
+            "per_message": d.per_message,
+        }
 
 
 class ServerDied(Exception):

@@ -48,7 +48,7 @@ import time
 import traceback
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -64,10 +64,12 @@ from fanout import (  # noqa: E402
     Client,
     Profiler,
     ServerProcess,
+    StallWatch,
     Stream,
     cpu_seconds,
     free_port,
     machine_busy,
+    merge_received,
     percentile,
     process_tree,
     raise_fd_limit,
@@ -86,6 +88,7 @@ MSG_EVENT = re.compile(
     rb'(?:^|\n\n)((?:id: [^\n]*\n)?data: <div data-event="new-message".*?\n\n)', re.S
 )
 HTMX_JITTER = 0.3  # hx-sse's default reconnectJitter
+TYPING_EXPIRY_S = 6.0  # every indicator expires 6 s after its POST
 
 
 class BenchError(Exception):
@@ -258,58 +261,49 @@ class HarnessClient(Client):
                 self.tasks = [loop.create_task(self.hold(s)) for s in self.streams]
                 reporter = loop.create_task(self.report())
             elif cmd == "collect":  # the phase's receive times, then forget them
-                recv, self.recv = self.recv, {}
-                self.pipe.send(
-                    (
-                        "result",
-                        {
-                            "recv": recv,
-                            "first_at": [
-                                s.first_at for s in self.streams if s.first_at is not None
-                            ],
-                            "connect": [
-                                s.first_at - s.started_at
-                                for s in self.streams
-                                if s.first_at is not None
-                            ],
-                            "back": [
-                                (s.drop_at, s.resume_at, s.back_at)
-                                for s in self.streams
-                                if isinstance(s, HStream) and s.drop_at is not None
-                            ],
-                            "stats": self.snapshot(),
-                        },
-                    )
-                )
+                self.pipe.send(("result", self.collected()))
             elif cmd == "drop":  # close every connection at once; resume as htmx would
                 self.drop(arg)
             elif cmd == "verify":  # every message exactly once on every stream?
-                wanted = set(arg)
-                missing = short = resynced = missing_resynced = 0
-                for s in self.streams:
-                    lack = len(wanted - s.seen)
-                    if isinstance(s, HStream) and s.resynced:
-                        resynced += 1  # told to reload: the page re-fetches what it missed
-                        missing_resynced += lack
-                        continue
-                    missing += lack
-                    short += lack > 0
-                self.pipe.send(
-                    (
-                        "verified",
-                        {
-                            "missing": missing,
-                            "streams_missing": short,
-                            "resynced": resynced,
-                            "missing_resynced": missing_resynced,
-                            "duplicates": self.stats["duplicates"],
-                            "stats": self.snapshot(),
-                        },
-                    )
-                )
+                self.pipe.send(("verified", self.verified(set(arg))))
             elif cmd == "stop":
                 await self.stop(reporter)
                 return
+
+    def collected(self) -> dict[str, Any]:
+        """The receive times since the last collect (then forgotten), connect and back times."""
+        recv, self.recv = self.recv, {}
+        return {
+            "recv": recv,
+            "first_at": [s.first_at for s in self.streams if s.first_at is not None],
+            "connect": [s.first_at - s.started_at for s in self.streams if s.first_at is not None],
+            "back": [
+                (s.drop_at, s.resume_at, s.back_at)
+                for s in self.streams
+                if isinstance(s, HStream) and s.drop_at is not None
+            ],
+            "stats": self.snapshot(),
+        }
+
+    def verified(self, wanted: set[int]) -> dict[str, Any]:
+        """Which of the `wanted` messages each stream lacks (resynced streams apart)."""
+        missing = short = resynced = missing_resynced = 0
+        for s in self.streams:
+            lack = len(wanted - s.seen)
+            if isinstance(s, HStream) and s.resynced:
+                resynced += 1  # told to reload: the page re-fetches what it missed
+                missing_resynced += lack
+                continue
+            missing += lack
+            short += lack > 0
+        return {
+            "missing": missing,
+            "streams_missing": short,
+            "resynced": resynced,
+            "missing_resynced": missing_resynced,
+            "duplicates": self.stats["duplicates"],
+            "stats": self.snapshot(),
+        }
 
     def drop(self, delay_s: float | None) -> None:
         now = time.monotonic()
@@ -423,6 +417,47 @@ def bare_body(i: int, size: int) -> str:
     tail = "\n</article>\n</hx-partial>\n</div>"
     pad = max(0, size - len(head) - len(tail) - 50)  # about 50 bytes of "id:"/"data: " framing
     return head + ("x" * pad) + tail
+
+
+@dataclass
+class Posted:
+    """A burst of typing POSTs: when it began and ended, their latencies and statuses."""
+
+    t0: float = 0.0
+    done: float = 0.0
+    lat: list[float] = field(default_factory=list)
+    statuses: Counter[int | str] = field(default_factory=Counter)
+
+
+@dataclass
+class Gap:
+    """The reconnect storm's drop: when, and the messages posted while the streams were away."""
+
+    t_drop: float
+    sent: dict[int, float] = field(default_factory=dict)
+    statuses: Counter[int | str] = field(default_factory=Counter)
+    posted_s: float = 0.0
+
+
+def last_receipt(replies: list[dict[str, Any]], sent: dict[int, float]) -> float:
+    """The last time any stream received one of the messages in `sent` (0.0: none did)."""
+    last = 0.0
+    for rep in replies:
+        for mid, times in rep["recv"].items():
+            if mid in sent and times:
+                last = max(last, max(times))
+    return last
+
+
+def verify_figures(verified: list[dict[str, Any]]) -> dict[str, int]:
+    """The client processes' answers to `verify`, summed."""
+    return {
+        "missing_all": sum(v["missing"] for v in verified),
+        "resynced_streams": sum(v["resynced"] for v in verified),
+        "missing_on_resynced": sum(v["missing_resynced"] for v in verified),
+        "streams_missing": sum(v["streams_missing"] for v in verified),
+        "duplicates": sum(v["duplicates"] for v in verified),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,26 +708,25 @@ class Run(fanout.ClientPool):
     async def deliver(self, sent: dict[int, float], deliveries0: int, what: str) -> dict[str, Any]:
         """Wait for N deliveries of every sent message, then collect the receive times."""
         expected = self.n * len(sent)
-        best = [self.total("deliveries") - deliveries0, time.monotonic()]
-
-        def all_in() -> bool:
-            got = self.total("deliveries") - deliveries0
-            if got > best[0]:
-                best[0], best[1] = got, time.monotonic()
-            return got >= expected or time.monotonic() - best[1] > self.plan.deliver_timeout
-
         await self.wait_for(
-            all_in,
+            StallWatch(
+                lambda: self.total("deliveries") - deliveries0,
+                expected,
+                self.plan.deliver_timeout,
+            ),
             self.plan.run_limit(self.n),
             progress=lambda: (
                 f"{what}: {self.total('deliveries') - deliveries0:,}/{expected:,} delivered"
             ),
         )
         replies = await self.ask("collect")
-        per_msg: dict[int, list[float]] = {}
-        for rep in replies:
-            for mid, times in rep["recv"].items():
-                per_msg.setdefault(mid, []).extend(times)
+        return {**self.latency_figures(sent, replies), "replies": replies}
+
+    def latency_figures(
+        self, sent: dict[int, float], replies: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Deliveries, missing ones, deliveries/s and latency of the messages in `sent`."""
+        per_msg = merge_received(replies)
         lat: list[float] = []
         last = 0.0
         missing = 0
@@ -707,7 +741,7 @@ class Run(fanout.ClientPool):
         span = last - first if last else float("nan")
         return {
             "sent": len(sent),
-            "expected": expected,
+            "expected": self.n * len(sent),
             "deliveries": len(lat),
             "missing": missing,
             "span_s": span,
@@ -715,20 +749,30 @@ class Run(fanout.ClientPool):
             "p50_s": percentile(lat, 0.5),
             "p99_s": percentile(lat, 0.99),
             "max_s": lat[-1] if lat else float("nan"),
-            "replies": replies,
         }
 
     # -- phases -----------------------------------------------------------------------------
 
     async def measure(self) -> None:
-        plan, n = self.plan, self.n
+        """Connect, settle, the scenarios over one HTTP client, the end-of-run figures."""
         if self.kehai:
             await self.check_cookie()
         await asyncio.sleep(0.5)
         rss0 = self.rss()
         self.r["rss_before"] = rss0
+        opened = await self.connect(rss0)
+        await self.settle(rss0, opened)
+        async with self.http(max(self.plan.concurrency, 32)) as http:
+            await self.saturation(http)
+            await self.steady(http)
+            if self.scenarios:
+                await self.typing_storm()
+                await self.reconnect_storm(http)
+        await self.wrap_up()
 
-        # connect
+    async def connect(self, rss0: int) -> int:
+        """Open every stream: connect rate, memory with all open; returns how many opened."""
+        plan, n = self.plan, self.n
         self.start_clients()
         await self.ask("ping", limit_s=60)  # client processes started and listening
         m0 = self.cpu_mark()
@@ -746,33 +790,48 @@ class Run(fanout.ClientPool):
         opened = self.total("opened")
         rss_open = self.rss()
         replies = await self.ask("collect")
-        firsts = [t for rep in replies for t in rep["first_at"]]
-        per_stream = sorted(x for rep in replies for x in rep["connect"])
-        connect_s = (max(firsts) - t_connect) if firsts else float("nan")
+        figures = self.connect_figures(replies, t_connect, opened, rss0, rss_open)
         self.cpu_phase("connect", m0)
-        self.r.update(
-            {
-                "opened": opened,
-                "connect_s": connect_s,
-                "connect_rate": opened / connect_s if connect_s and connect_s == connect_s else 0,
-                "connect_p50_s": percentile(per_stream, 0.5),
-                "connect_p99_s": percentile(per_stream, 0.99),
-                "connect_errors": self.errors(),
-                "rss_open": rss_open,
-                "mem_per_stream_open": (rss_open - rss0) / max(opened, 1),
-            }
-        )
+        self.r.update(figures)
         if not ok:
             raise BenchError(
                 f"only {opened}/{n} streams opened in {plan.connect_limit(n):.0f} s"
                 f" (errors {self.errors()})"
             )
         self.log(
-            f"{opened:,} open in {connect_s:.2f} s ({self.r['connect_rate']:,.0f}/s), "
+            f"{opened:,} open in {figures['connect_s']:.2f} s "
+            f"({self.r['connect_rate']:,.0f}/s), "
             f"RSS {rss0 / 2**20:.1f} -> {rss_open / 2**20:.1f} MiB"
         )
+        return opened
 
-        # settle: Kehai announces N people coming online (the bare server has nothing to do)
+    def connect_figures(
+        self,
+        replies: list[dict[str, Any]],
+        t_connect: float,
+        opened: int,
+        rss0: int,
+        rss_open: int,
+    ) -> dict[str, Any]:
+        """Connect time and rate (to the last stream's first frame), per-stream p50/p99."""
+        firsts = [t for rep in replies for t in rep["first_at"]]
+        per_stream = sorted(x for rep in replies for x in rep["connect"])
+        connect_s = (max(firsts) - t_connect) if firsts else float("nan")
+        return {
+            "opened": opened,
+            "connect_s": connect_s,
+            "connect_rate": opened / connect_s if connect_s and connect_s == connect_s else 0,
+            "connect_p50_s": percentile(per_stream, 0.5),
+            "connect_p99_s": percentile(per_stream, 0.99),
+            "connect_errors": self.errors(),
+            "rss_open": rss_open,
+            "mem_per_stream_open": (rss_open - rss0) / max(opened, 1),
+        }
+
+    async def settle(self, rss0: int, opened: int) -> None:
+        """Kehai announces N people coming online (the bare server has nothing to do); then
+        memory per stream, settled and after standing idle."""
+        plan = self.plan
         m0 = self.cpu_mark()
         if self.profiler:
             self.profiler.start("settle")
@@ -799,12 +858,8 @@ class Run(fanout.ClientPool):
             f"{plan.memory_idle_s:.0f} s idle {self.r['mem_per_stream'] / 1024:.1f} KiB/stream"
         )
 
-        async with self.http(max(plan.concurrency, 32)) as http:
-            await self.saturation(http)
-            await self.steady(http)
-            if self.scenarios:
-                await self.typing_storm()
-                await self.reconnect_storm(http)
+    async def wrap_up(self) -> None:
+        """The server's /metrics (Kehai), the clients' error and reconnect totals, final RSS."""
         if self.kehai:
             with contextlib.suppress(Exception):
                 async with self.http() as http:
@@ -895,177 +950,198 @@ class Run(fanout.ClientPool):
 
     async def typing_storm(self) -> None:
         """T members each start typing once, spread over ~2 s, into the big conversation."""
-        import httpx
-
         plan = self.plan
         typists = min(plan.typists, self.n)
-        conv = self.seeded["conversation_id"]
-        frames0, errors0 = self.total("frames"), sum(self.errors().values())
-        reconnects0, ended0 = self.total("reconnects"), self.total("ended_by_server")
-        statuses: Counter[int | str] = Counter()
+        frames0, trouble0 = self.total("frames"), self.stream_trouble()
         await asyncio.sleep(0.3)
         m0 = self.cpu_mark()
         if self.profiler:
             self.profiler.start("typing")
         # the typists are the last T members, so the message sender (member 0) reads them
-        who = list(range(self.n - typists, self.n))
+        posts = await self.post_typing(list(range(self.n - typists, self.n)))
+        idle, until = await self.wait_idle(min(plan.settle_quiet, 1.0), 120)
+        frames = self.total("frames") - frames0
+        res = self.typing_figures(typists, posts, frames, idle, until)
+        self.cpu_phase("typing", m0)
+        res["expiry_within_storm"] = until - posts.t0 > TYPING_EXPIRY_S
+        if plan.typing_expiry and not res["expiry_within_storm"]:
+            res.update(await self.typing_expiry(posts, frames0 + frames))
+        self.pump()
+        res.update({k: v - trouble0[k] for k, v in self.stream_trouble().items()})
+        self.r["typing"] = res
+        self.log(
+            f"typing storm: {typists} typists -> {frames:,} frames, idle after "
+            f"{res['idle_after_s']:.2f} s, stream errors {res['stream_errors']}, "
+            f"POSTs {dict(posts.statuses)}"
+        )
 
+    def stream_trouble(self) -> dict[str, int]:
+        """Stream errors, reconnects and streams ended by the server, so far."""
+        return {
+            "stream_errors": sum(self.errors().values()),
+            "reconnects": self.total("reconnects"),
+            "ended_by_server": self.total("ended_by_server"),
+        }
+
+    async def post_typing(self, who: list[int]) -> Posted:
+        """Each member in `who` POSTs /typing once, spread evenly over typing_spread_s."""
+        plan = self.plan
+        posts = Posted()
         # At most 32 in flight: httpx's pool slows down badly with hundreds of queued requests
         # (the harness then eats the CPU the server needs); 32 keep the server saturated.
         gate = asyncio.Semaphore(32)
-        post_lat: list[float] = []
         async with self.http(32) as http:
-
-            async def one(idx: int) -> None:
-                async with gate:
-                    t = time.monotonic()
-                    try:
-                        r = await http.post(
-                            f"/c/{conv}/typing",
-                            headers=self.sender_headers(idx),
-                            data={"body": "x"},
-                        )
-                        statuses[r.status_code] += 1
-                        post_lat.append(time.monotonic() - t)
-                    except httpx.HTTPError as exc:
-                        statuses[type(exc).__name__] += 1
-
-            t0 = time.monotonic()
+            posts.t0 = time.monotonic()
             tasks = []
             for k, idx in enumerate(who):
-                delay = t0 + k * plan.typing_spread_s / typists - time.monotonic()
+                delay = posts.t0 + k * plan.typing_spread_s / len(who) - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(idx)))
+                tasks.append(asyncio.create_task(self.type_once(http, gate, idx, posts)))
             await asyncio.wait_for(asyncio.gather(*tasks), plan.run_limit(self.n))
-            posted = time.monotonic()
-        idle, until = await self.wait_idle(min(plan.settle_quiet, 1.0), 120)
-        frames = self.total("frames") - frames0
-        res: dict[str, Any] = {
+            posts.done = time.monotonic()
+        return posts
+
+    async def type_once(self, http: Any, gate: asyncio.Semaphore, idx: int, posts: Posted) -> None:
+        """Member `idx` starts typing in the big conversation, once `gate` lets it."""
+        import httpx
+
+        conv = self.seeded["conversation_id"]
+        async with gate:
+            t = time.monotonic()
+            try:
+                r = await http.post(
+                    f"/c/{conv}/typing",
+                    headers=self.sender_headers(idx),
+                    data={"body": "x"},
+                )
+                posts.statuses[r.status_code] += 1
+                posts.lat.append(time.monotonic() - t)
+            except httpx.HTTPError as exc:
+                posts.statuses[type(exc).__name__] += 1
+
+    def typing_figures(
+        self, typists: int, posts: Posted, frames: int, idle: bool, until: float
+    ) -> dict[str, Any]:
+        """Frames the storm caused, time until the server was idle, POST rate and latency."""
+        t0, posted = posts.t0, posts.done
+        return {
             "typists": typists,
-            "statuses": dict(statuses),
-            "spread_s": plan.typing_spread_s,
+            "statuses": dict(posts.statuses),
+            "spread_s": self.plan.typing_spread_s,
             "post_s": posted - t0,
             "frames": frames,
             "idle": idle,
             "idle_after_s": until - t0,
             "frames_per_stream": frames / self.n,
             "post_rate": typists / max(posted - t0, 1e-9),
-            "post_p50_s": percentile(sorted(post_lat), 0.5),
-            "post_p99_s": percentile(sorted(post_lat), 0.99),
+            "post_p50_s": percentile(sorted(posts.lat), 0.5),
+            "post_p99_s": percentile(sorted(posts.lat), 0.99),
         }
-        self.cpu_phase("typing", m0)
-        expiry = 6.0  # every indicator expires 6 s after its POST
-        res["expiry_within_storm"] = until - t0 > expiry
-        if plan.typing_expiry and not res["expiry_within_storm"]:
-            m0 = self.cpu_mark()
-            # Until the last typist's indicator has expired (it counts from that POST): the
-            # room reads "several" until then, so the server may rightly be idle before it.
-            await asyncio.sleep(max(0.0, posted + expiry - time.monotonic()))
-            idle2, until2 = await self.wait_idle(min(plan.settle_quiet, 1.0), 120)
-            res.update(
-                {
-                    "expiry_frames": self.total("frames") - frames0 - frames,
-                    "expiry_idle_after_s": until2 - t0,
-                    "expiry_idle": idle2,
-                }
-            )
-            self.cpu_phase("typing_expiry", m0)
-        self.pump()
-        res.update(
-            {
-                "stream_errors": sum(self.errors().values()) - errors0,
-                "reconnects": self.total("reconnects") - reconnects0,
-                "ended_by_server": self.total("ended_by_server") - ended0,
-            }
-        )
-        self.r["typing"] = res
-        self.log(
-            f"typing storm: {typists} typists -> {frames:,} frames, idle after "
-            f"{res['idle_after_s']:.2f} s, stream errors {res['stream_errors']}, "
-            f"POSTs {dict(statuses)}"
-        )
+
+    async def typing_expiry(self, posts: Posted, frames_before: int) -> dict[str, Any]:
+        """The frames and idle time of every typing indicator expiring."""
+        m0 = self.cpu_mark()
+        # Until the last typist's indicator has expired (it counts from that POST): the
+        # room reads "several" until then, so the server may rightly be idle before it.
+        await asyncio.sleep(max(0.0, posts.done + TYPING_EXPIRY_S - time.monotonic()))
+        idle2, until2 = await self.wait_idle(min(self.plan.settle_quiet, 1.0), 120)
+        res = {
+            "expiry_frames": self.total("frames") - frames_before,
+            "expiry_idle_after_s": until2 - posts.t0,
+            "expiry_idle": idle2,
+        }
+        self.cpu_phase("typing_expiry", m0)
+        return res
 
     async def reconnect_storm(self, http: Any) -> None:
         """Every connection closed at once; all resume with Last-Event-ID as htmx would,
         while a few messages are posted in the gap."""
-        plan, n = self.plan, self.n
         _, _ = await self.wait_idle(0.5, 30)
-        deliveries0 = self.total("deliveries")
-        back0 = self.total("back")
-        resynced0 = self.total("resynced")
-        resyncs0 = self.total("resyncs")
-        statuses: Counter[int | str] = Counter()
-        sent: dict[int, float] = {}
+        before = {k: self.total(k) for k in ("deliveries", "back", "resynced", "resyncs")}
         m0 = self.cpu_mark()
         if self.profiler:
             self.profiler.start("reconnect")
-        t_drop = time.monotonic()
-        self.send_all(("drop", self.args.reconnect_delay))
-        await asyncio.sleep(0.05)  # let the clients close first: these go into the gap
-        for i in range(plan.gap_messages):
-            got = await self.publish(http, 20_000 + i, statuses)
-            if got:
-                sent[got[0]] = got[1]
-        gap_posted = time.monotonic() - t_drop
-        expected = n * len(sent)
-        ok = await self.wait_for(
-            lambda: (  # a stream told to resync gets no replay: its page reloads instead
-                self.total("back") - back0 >= n
-                and self.total("deliveries")
-                - deliveries0
-                + (self.total("resynced") - resynced0) * len(sent)
-                >= expected
-            ),
-            max(60.0, n / 50),
-            progress=lambda: (
-                f"reconnecting: {self.total('back') - back0:,}/{n:,} back, "
-                f"{self.total('deliveries') - deliveries0:,}/{expected:,} gap deliveries"
-            ),
-        )
+        gap = await self.drop_and_post(http)
+        ok = await self.wait_back(gap, before)
         await asyncio.sleep(0.3)  # late duplicates would show up now
         replies = await self.ask("collect")
         verified = await self.ask("verify", self.sent_ids, limit_s=120)
         self.cpu_phase("reconnect", m0)
+        rc = self.r["reconnect"] = self.reconnect_figures(ok, gap, before, replies, verified)
+        self.log(
+            f"reconnect storm: {rc['back']:,}/{self.n:,} back after {rc['all_back_s']:.2f} s "
+            f"(client waits up to {rc['client_delay_last_s']:.2f} s), complete after "
+            f"{rc['all_back_complete_s']:.2f} s; missing {rc['missing_all']}, "
+            f"dup {rc['duplicates']}"
+        )
+
+    async def drop_and_post(self, http: Any) -> Gap:
+        """Close every stream at once, then post the plan's gap messages while they are away."""
+        gap = Gap(time.monotonic())
+        self.send_all(("drop", self.args.reconnect_delay))
+        await asyncio.sleep(0.05)  # let the clients close first: these go into the gap
+        for i in range(self.plan.gap_messages):
+            got = await self.publish(http, 20_000 + i, gap.statuses)
+            if got:
+                gap.sent[got[0]] = got[1]
+        gap.posted_s = time.monotonic() - gap.t_drop
+        return gap
+
+    async def wait_back(self, gap: Gap, before: dict[str, int]) -> bool:
+        """Until every stream is back and has the gap messages (or was told to resync)."""
+        n, sent = self.n, gap.sent
+        expected = n * len(sent)
+        return await self.wait_for(
+            lambda: (  # a stream told to resync gets no replay: its page reloads instead
+                self.total("back") - before["back"] >= n
+                and self.total("deliveries")
+                - before["deliveries"]
+                + (self.total("resynced") - before["resynced"]) * len(sent)
+                >= expected
+            ),
+            max(60.0, n / 50),
+            progress=lambda: (
+                f"reconnecting: {self.total('back') - before['back']:,}/{n:,} back, "
+                f"{self.total('deliveries') - before['deliveries']:,}/{expected:,} "
+                "gap deliveries"
+            ),
+        )
+
+    def reconnect_figures(
+        self,
+        ok: bool,
+        gap: Gap,
+        before: dict[str, int],
+        replies: list[dict[str, Any]],
+        verified: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Time until all were back, the server's share of it, and what went missing."""
+        n, t_drop = self.n, gap.t_drop
         backs = [b for rep in replies for b in rep["back"]]
         back_at = [b for _, _, b in backs if b is not None]
         server_share = sorted(b - r for _, r, b in backs if b is not None and r is not None)
         resume_last = max((r for _, r, _ in backs if r is not None), default=t_drop)
-        gap_last = 0.0
-        for rep in replies:
-            for mid, times in rep["recv"].items():
-                if mid in sent and times:
-                    gap_last = max(gap_last, max(times))
-        all_back = (max(back_at) - t_drop) if len(back_at) >= n else float("nan")
+        gap_last = last_receipt(replies, gap.sent)
         done = max(max(back_at, default=t_drop), gap_last) - t_drop if ok else float("nan")
-        self.r["reconnect"] = {
+        return {
             "ok": ok,
             "streams": n,
             "back": len(back_at),
-            "gap_messages": len(sent),
-            "gap_posted_s": gap_posted,
+            "gap_messages": len(gap.sent),
+            "gap_posted_s": gap.posted_s,
             "client_delay_last_s": resume_last - t_drop,
-            "all_back_s": all_back,
+            "all_back_s": (max(back_at) - t_drop) if len(back_at) >= n else float("nan"),
             "all_back_complete_s": done,
             "server_p50_s": percentile(server_share, 0.5),
             "server_p99_s": percentile(server_share, 0.99),
             "server_max_s": server_share[-1] if server_share else float("nan"),
-            "missing_gap": expected - (self.total("deliveries") - deliveries0),
-            "missing_all": sum(v["missing"] for v in verified),
-            "resynced_streams": sum(v["resynced"] for v in verified),
-            "missing_on_resynced": sum(v["missing_resynced"] for v in verified),
-            "streams_missing": sum(v["streams_missing"] for v in verified),
-            "duplicates": sum(v["duplicates"] for v in verified),
+            "missing_gap": n * len(gap.sent) - (self.total("deliveries") - before["deliveries"]),
+            **verify_figures(verified),
             "messages_checked": len(self.sent_ids),
-            "resyncs": self.total("resyncs") - resyncs0,
-            "statuses": dict(statuses),
+            "resyncs": self.total("resyncs") - before["resyncs"],
+            "statuses": dict(gap.statuses),
         }
-        rc = self.r["reconnect"]
-        self.log(
-            f"reconnect storm: {rc['back']:,}/{n:,} back after {all_back:.2f} s "
-            f"(client waits up to {rc['client_delay_last_s']:.2f} s), complete after "
-            f"{done:.2f} s; missing {rc['missing_all']}, dup {rc['duplicates']}"
-        )
 
 
 def run_one(
@@ -1276,23 +1352,7 @@ def plot(runs: list[dict[str, Any]], path: Path, title: str) -> bool:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     styles = {"kehai": "tab:red", "bare": "tab:blue", TWO_WORKERS: "tab:orange"}
     for target in TARGETS:
-        pts = sorted(
-            (r["streams"], _get(r, "steady.p50_s"), _get(r, "steady.p99_s"))
-            for r in runs
-            if r["target"] == target
-        )
-        pts = [p for p in pts if p[1] is not None]
-        if not pts:
-            continue
-        xs = [p[0] for p in pts]
-        ax.plot(xs, [p[1] * 1000 for p in pts], "o-", color=styles[target], label=f"{target} p50")
-        ax.plot(
-            xs,
-            [p[2] * 1000 for p in pts if p[2] is not None],
-            "s--",
-            color=styles[target],
-            label=f"{target} p99",
-        )
+        plot_target(ax, runs, target, styles[target])
     ax.set_xlabel("open streams (= conversation members)")
     ax.set_ylabel("fan-out latency, ms")
     ax.set_yscale("log")
@@ -1309,6 +1369,27 @@ def plot(runs: list[dict[str, Any]], path: Path, title: str) -> bool:
     fig.savefig(path)
     plt.close(fig)
     return True
+
+
+def plot_target(ax: Any, runs: list[dict[str, Any]], target: str, color: str) -> None:
+    """One target's steady p50 and p99 latency against open streams."""
+    pts = sorted(
+        (r["streams"], _get(r, "steady.p50_s"), _get(r, "steady.p99_s"))
+        for r in runs
+        if r["target"] == target
+    )
+    pts = [p for p in pts if p[1] is not None]
+    if not pts:
+        return
+    xs = [p[0] for p in pts]
+    ax.plot(xs, [p[1] * 1000 for p in pts], "o-", color=color, label=f"{target} p50")
+    ax.plot(
+        xs,
+        [p[2] * 1000 for p in pts if p[2] is not None],
+        "s--",
+        color=color,
+        label=f"{target} p99",
+    )
 
 
 def git_commit() -> str:
@@ -1348,6 +1429,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
+    add_plan_options(p)
+    add_output_options(p)
+    add_harness_options(p)
+    args = p.parse_args(argv)
+    args.plan_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    return args
+
+
+def add_plan_options(p: argparse.ArgumentParser) -> None:
+    """What is measured: the plan, the stream counts, the targets and the scenarios."""
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="200 and 1,000 streams (< 2 min)")
     mode.add_argument("--smoke", action="store_true", help="20 streams, 3 messages: runs at all")
@@ -1370,6 +1461,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds before a dropped stream resumes (+-30%% jitter); default: the "
         "server's retry: field, as htmx does",
     )
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """Where the figures go: JSON, the plot, the markdown table."""
     p.add_argument("--json", help="write every figure to this file")
     p.add_argument(
         "--plot",
@@ -1386,6 +1481,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--from-json",
         help="measure nothing: print and write the table, markdown and plot of a --json file",
     )
+
+
+def add_harness_options(p: argparse.ArgumentParser) -> None:
+    """How the harness runs: client processes, profiling, what it keeps and prints."""
     p.add_argument(
         "--client-procs",
         type=int,
@@ -1401,9 +1500,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--profile", help="py-spy each server, one raw file per phase, in this dir")
     p.add_argument("--keep", action="store_true", help="keep the instance dirs and server logs")
     p.add_argument("--quiet", action="store_true", help="only the table")
-    args = p.parse_args(argv)
-    args.plan_name = "smoke" if args.smoke else "quick" if args.quick else "full"
-    return args
 
 
 def measure_all(
@@ -1411,20 +1507,7 @@ def measure_all(
 ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
     raise_fd_limit(max(plan.streams) + 4096)
     started = time.monotonic()
-    meta: dict[str, Any] = {
-        "plan": plan.name,
-        "when": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "commit": git_commit(),
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "python": sys.version.split()[0],
-        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
-        "command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "rate": plan.rate,
-        "steady_s": plan.steady_s,
-        "concurrency": plan.concurrency,
-        "plan_detail": asdict(plan),
-    }
+    meta = run_meta(plan, argv)
     runs: list[dict[str, Any]] = []
     bare_bytes = 1024
     interrupted = False
@@ -1449,6 +1532,24 @@ def measure_all(
     meta["bare_bytes"] = bare_bytes
     meta["wall_s"] = time.monotonic() - started
     return runs, meta, interrupted
+
+
+def run_meta(plan: Plan, argv: list[str] | None) -> dict[str, Any]:
+    """When, where and how the whole invocation ran, for the report."""
+    return {
+        "plan": plan.name,
+        "when": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "commit": git_commit(),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "python": sys.version.split()[0],
+        "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+        "command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "rate": plan.rate,
+        "steady_s": plan.steady_s,
+        "concurrency": plan.concurrency,
+        "plan_detail": asdict(plan),
+    }
 
 
 def report(runs: list[dict[str, Any]], meta: dict[str, Any], args: argparse.Namespace) -> None:
