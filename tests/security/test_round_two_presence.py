@@ -104,21 +104,32 @@ async def test_hammering_presence_with_state_changes_gets_429_with_retry_after(m
 WAIT_MS = 20_000
 
 
+def _shows(page: Any, what: str, selector: str, status: str, check: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(check, arg=[selector, status], timeout=WAIT_MS)
+    except PlaywrightTimeout:
+        now = page.locator(selector).evaluate_all("(els) => els.map((e) => e.dataset.status)")
+        raise AssertionError(f"{what} on {page.url} never showed {status!r} (now {now}; "
+                             f"stream connections: {page.evaluate('__kehaiSse.connections')})"
+                             ) from None
+
+
 def every_dot(page: Any, user: str, status: str) -> None:
     """Wait until every dot of `user` on the page (at least one) shows `status`."""
-    page.wait_for_function(
-        """([user, status]) => {
-          const d = [...document.querySelectorAll(`[data-presence-of="${user}"]`)];
-          return d.length > 0 && d.every((e) => e.dataset.status === status);
-        }""", arg=[user, status], timeout=WAIT_MS)
+    _shows(page, f"{user}'s dots", f'[data-presence-of="{user}"]', status, """([sel, status]) => {
+      const d = [...document.querySelectorAll(sel)];
+      return d.length > 0 && d.every((e) => e.dataset.status === status);
+    }""")
 
 
 def row_status(page: Any, user: str, status: str) -> None:
-    page.wait_for_function(
-        """([user, status]) => {
-          const row = document.querySelector(`tr[data-user="${user}"]`);
-          return row !== null && row.dataset.status === status;
-        }""", arg=[user, status], timeout=WAIT_MS)
+    """Wait until the dashboard row of `user` shows `status`."""
+    _shows(page, f"{user}'s dashboard row", f'tr[data-user="{user}"]', status, """([sel, status]) => {
+      const row = document.querySelector(sel);
+      return row !== null && row.dataset.status === status;
+    }""")
 
 
 def report(person: Person, state: str) -> None:
