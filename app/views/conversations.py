@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from peewee import IntegrityError
 from quart import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WResponse
@@ -125,8 +127,7 @@ async def show(conversation_id: int) -> str:
     messages, has_older = await run_db(Message.latest, conversation_id)
     items, presence = await _inbox(*members)
     reads = await read_state(conversation)
-    seen = (await run_db(UserStatus.last_seen_of, [m.id for m in members])
-            if conversation.is_direct else {})
+    seen = await _last_seen(members) if conversation.is_direct else {}
     return await render_template(
         "conversations/show.html", last_seen_by_id=seen,
         typing_names=_typing_names(conversation.id, members),
@@ -151,6 +152,13 @@ async def history(conversation_id: int) -> str:
         "messages/_history.html", conversation=conversation, messages=messages,
         has_older=has_older, reads=reads,
     )
+
+
+async def _last_seen(members: list[User]) -> dict[int, datetime | None]:
+    """When each member was last seen, as others may read it (never for hidden ones)."""
+    stored = await run_db(UserStatus.last_seen_of, [m.id for m in members])
+    presence = kehai().presence
+    return {m.id: presence.shown_last_seen(m, stored.get(m.id)) for m in members}
 
 
 def _typing_names(conversation_id: int, members: list[User]) -> list[str]:
