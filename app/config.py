@@ -52,6 +52,8 @@ class Config:
     replay_min_events: int = 1000
     replay_max_events: int = 5000
     session_check_s: float = 5.0
+    outbox_relay_s: float = 1.0  # how often any process publishes what others left behind
+    outbox_grace_s: float = 2.0  # a row younger than this is its own request's to publish
     lean_sse: bool = True  # serve /sse outside Quart's request machinery (measured faster)
 
     # presence and typing

@@ -6,28 +6,36 @@ reader shares read receipts.
 
 from __future__ import annotations
 
-from app.db import run_db
+from typing import Any
+
+from app.db import database, run_db
 from app.members import members_of
-from app.models import Conversation, Membership, Message, User
+from app.models import Conversation, Membership, Message, Outbox, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
 from app.receipts.state import read_state
+from app.relay import Outage, once_key, settle
 from app.web.render import Renderer
 
-Advance = tuple[bool, int, int]  # (moved, previous watermark, new watermark)
+# (previous watermark, new watermark, the outbox row announcing the move or None)
+Advance = tuple[int, int, int | None]
 
 
 def advance(conversation_id: int, user_id: int, up_to: int) -> Advance | None:
-    """Move the reader's watermark; None if not a member, new watermark -1 if the message
-    is not in this conversation."""
+    """Move the reader's watermark, with its outbox row in the same transaction; None if
+    not a member, new watermark -1 if the message is not in this conversation."""
     membership = Membership.find(conversation_id, user_id)
     if membership is None:
         return None
     if Message.in_conversation(up_to, conversation_id) is None:
-        return (False, membership.last_read_message_id, -1)
+        return (membership.last_read_message_id, -1, None)
     before = membership.last_read_message_id
-    moved = Membership.advance(conversation_id, user_id, up_to)
-    return moved, before, max(before, up_to)
+    with database.atomic():
+        if not Membership.advance(conversation_id, user_id, up_to):
+            return before, max(before, up_to), None  # backwards or repeated: nothing to tell
+        row = Outbox.record("message-read", conversation=conversation_id, reader=user_id,
+                            before=before, after=up_to)
+    return before, up_to, row
 
 
 def _newly_read(conversation_id: int, reader_id: int, before: int, after: int
@@ -44,18 +52,33 @@ def _newly_read(conversation_id: int, reader_id: int, before: int, after: int
 
 
 class Receipts:
-    def __init__(self, hub: Hub, renderer: Renderer) -> None:
+    def __init__(self, hub: Hub, renderer: Renderer, outage: Outage) -> None:
         self.hub = hub
         self.renderer = renderer
+        self.outage = outage
+
+    async def announce(self, row: int, conversation_id: int, reader: User, before: int,
+                       after: int) -> None:
+        """Publish a committed read mark now; the relay does if this cannot."""
+        await settle(row, self.messages_read(conversation_id, reader, before, after,
+                                             once_key(row)), self.outage)
+
+    async def republish(self, payload: dict[str, Any], key: str) -> None:
+        """The relay's handler for a "message-read" outbox row."""
+        reader = await run_db(User.get_or_none, User.id == int(payload["reader"]))
+        if reader is not None:
+            await self.messages_read(int(payload["conversation"]), reader,
+                                     int(payload["before"]), int(payload["after"]), key)
 
     async def messages_read(self, conversation_id: int, reader: User, before: int,
-                            after: int) -> None:
+                            after: int, key: str | None = None) -> None:
         """Others see their messages' read marks change; the reader's tabs clear the badge."""
         conversation, members, changed = await run_db(
             _newly_read, conversation_id, reader.id, before, after)
         own = await self.renderer.each_language("receipts/_own.html",
                                                 conversation_id=conversation_id)
-        await self.hub.publish(kinds.MESSAGE_READ, [reader.id], own)
+        await self.hub.publish(kinds.MESSAGE_READ, [reader.id], own,
+                               once_key=key and f"{key}:own")
         if not reader.send_read_receipts or not changed:
             return
         reads = await read_state(conversation)
@@ -65,4 +88,5 @@ class Receipts:
         # not the room's members.
         authors = {m.author_id for m in changed}
         await self.hub.publish(
-            kinds.MESSAGE_READ, [a for a in authors if a in members and a != reader.id], html)
+            kinds.MESSAGE_READ, [a for a in authors if a in members and a != reader.id], html,
+            once_key=key and f"{key}:authors")

@@ -30,9 +30,9 @@ class ReceiptRoutes:
         result = await run_db(advance, conversation_id, g.user.id, int(raw))
         if result is None:
             not_found()
-        moved, before, after = result
+        before, after, row = result
         if after < 0:
             abort(422, _("That message is not in this conversation."))
-        if moved:  # backwards or repeated marks change nothing and tell nobody
-            await self.receipts.messages_read(conversation_id, g.user, before, after)
+        if row is not None:  # backwards or repeated marks change nothing and tell nobody
+            await self.receipts.announce(row, conversation_id, g.user, before, after)
         return "", 204
