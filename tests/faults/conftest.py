@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.scaleout.conftest import REDIS_URL, pg_url, redis_prefix  # noqa: F401
+from tests.scaleout.conftest import REDIS_URL, pg_url, redis_prefix  # noqa: F401  (fixtures)
 from tests.stream.conftest import listen  # noqa: F401  (the same stream reader)
 from tests.support import IN_CI, Server, free_port
 
