@@ -68,6 +68,7 @@ class Config:
     message_limit: tuple[int, float] = (20, 10.0)
     login_limit: tuple[int, float] = (10, 180.0)
     typing_limit: tuple[int, float] = (1, 1.0)
+    presence_limit: tuple[int, float] = (30, 10.0)  # a tab reports on visibility/idle changes
     register_limit: tuple[int, float] = (10, 3600.0)
     stream_limit: tuple[int, float] = (120, 60.0)
     max_body_bytes: int = 64 * 1024

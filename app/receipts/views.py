@@ -7,7 +7,7 @@ from quart import Blueprint, abort, g, request
 from app.db import run_db
 from app.i18n import gettext as _
 from app.receipts import Receipts, advance
-from app.web.guards import CONVERSATION, conversation_or_404, login_required, not_found
+from app.web.guards import CONVERSATION, conversation_or_404, login_required
 
 
 class ReceiptRoutes:
@@ -27,12 +27,8 @@ class ReceiptRoutes:
         # ASCII digits only: "²" or "١" pass str.isdigit() but int() refuses them (a 500).
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             abort(422, _("up_to must be a message id."))
-        result = await run_db(advance, conversation_id, g.user.id, int(raw))
-        if result is None:
-            not_found()
-        before, after, row = result
-        if after < 0:
+        read = await run_db(advance, conversation_id, g.user, int(raw))
+        if read is None:  # membership was checked above (404): the message is elsewhere
             abort(422, _("That message is not in this conversation."))
-        if row is not None:  # backwards or repeated marks change nothing and tell nobody
-            await self.receipts.announce(row, conversation_id, g.user, before, after)
+        await self.receipts.announce(conversation_id, g.user, read)  # backwards: tells nobody
         return "", 204
