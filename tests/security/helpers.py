@@ -6,6 +6,7 @@ import asyncio
 import codecs
 import contextlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -387,7 +388,10 @@ assert len(CORPUS) >= 30 and len({label for label, _p in CORPUS}) == len(CORPUS)
 PAYLOADS = [p for _label, p in CORPUS]
 LABELS = [label for label, _p in CORPUS]
 # As a display name (≤ 64) or a group title (≤ 80), after the forms collapse whitespace.
-NAME_CORPUS = [(label, p) for label, p in CORPUS if 0 < len(one_line(p)) <= 64]
+# Display names refuse invisible format characters (Unicode category Cf: impersonation, see
+# test_round_two_conversations), so payloads carrying them are tried as titles and bodies only.
+NAME_CORPUS = [(label, p) for label, p in CORPUS if 0 < len(one_line(p)) <= 64
+               and not any(unicodedata.category(c) == "Cf" for c in p)]
 TITLE_CORPUS = [(label, p) for label, p in CORPUS if 0 < len(one_line(p)) <= 80]
 
 
