@@ -7,11 +7,11 @@ any deployment that mounts the Quart app alone. Both go through `admission`.
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 from quart import Blueprint, Quart, Response, g, request, session
+from werkzeug.sansio.http import parse_cookie
 
 from app.db import run_db
 from app.i18n import current, negotiate, use_locale
@@ -75,16 +75,16 @@ class StreamDoor:
         self.max_age = int(app.permanent_session_lifetime.total_seconds())
 
     def _session_id(self, headers: dict[bytes, bytes]) -> str | None:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(headers.get(b"cookie", b"").decode("latin-1"))
-        except Exception:  # an unparseable header is simply "not signed in"
+        # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
+        # of a name wins and a malformed part is skipped. Any other parser (http.cookies
+        # takes the last, and gives up at the first bad part) lets a page and its stream
+        # belong to different sessions.
+        jar = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+        value = jar.get(self.cookie_name)
+        if value is None or self.serializer is None:
             return None
-        morsel = jar.get(self.cookie_name)
-        if morsel is None or self.serializer is None:
-            return None
         try:
-            data: Any = self.serializer.loads(morsel.value, max_age=self.max_age)
+            data: Any = self.serializer.loads(value, max_age=self.max_age)
         except Exception:  # a bad or expired signature is simply "not signed in"
             return None
         sid = data.get("sid") if isinstance(data, dict) else None
