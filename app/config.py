@@ -64,7 +64,9 @@ class Config:
 
     # limits: (count, window seconds)
     message_limit: tuple[int, float] = (20, 10.0)
-    login_limit: tuple[int, float] = (10, 180.0)
+    login_limit: tuple[int, float] = (10, 180.0)  # failures per (name, address)
+    login_address_limit: tuple[int, float] = (100, 180.0)  # failures per address, any names
+    login_name_limit: tuple[int, float] = (100, 180.0)  # failures per name, any addresses
     typing_limit: tuple[int, float] = (1, 1.0)
     register_limit: tuple[int, float] = (10, 3600.0)
     stream_limit: tuple[int, float] = (120, 60.0)

@@ -9,6 +9,8 @@ from app.kehai import kehai
 from app.models import Session, User
 from app.web.csrf import rotate_csrf
 
+KNOWN = "known"  # session key: the usernames this browser has signed in as (at most three)
+
 
 async def load_user() -> None:
     """Before each request: find the signed-in user from the session id, if still valid."""
@@ -31,3 +33,7 @@ async def sign_in(user: User) -> None:
     session.permanent = True
     rotate_csrf()
     g.user = user
+    # Kept after sign-out: this browser may still try this name past the per-name login
+    # ceiling (app/views/login_guard.py), so a botnet cannot lock its owner out.
+    known = [n for n in session.get(KNOWN, []) if n != user.username]
+    session[KNOWN] = [user.username, *known][:3]
