@@ -49,13 +49,18 @@ class Limits:
 
     async def enforce(self, key: str, rule: Rule, message: str) -> None:
         """Count an attempt; over the limit, answer 429 with Retry-After and `message`."""
-        self._refuse(await self.wait(key, rule), message)
+        self.refuse(await self.wait(key, rule), message)
+
+    async def over(self, key: str, rule: Rule) -> float | None:
+        """Seconds to wait if `key` is already over the limit, else None; counts nothing."""
+        return await self.limiter.peek(bounded_key(key), *rule)
 
     async def check(self, key: str, rule: Rule, message: str) -> None:
         """Answer 429 if `key` is already over the limit; counts nothing (see `wait`)."""
-        self._refuse(await self.limiter.peek(bounded_key(key), *rule), message)
+        self.refuse(await self.over(key, rule), message)
 
     @staticmethod
-    def _refuse(wait: float | None, message: str) -> None:
+    def refuse(wait: float | None, message: str) -> None:
+        """The one 429 of the app: Retry-After from `wait`, when there is one."""
         if wait is not None:
             raise TooManyRequests(message, retry_after=retry_after(wait))

@@ -102,6 +102,7 @@ async def login() -> WResponse | tuple[str, int]:
         page = await render_template("auth/login.html", error=error, values=values,
                                      next=form.get("next", ""))
         return page, 401
+    await guard.succeeded()
     await sign_in(user)
     return redirect(_safe_next(form.get("next")), 303)
 
