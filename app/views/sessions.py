@@ -7,9 +7,14 @@ from quart import g, session
 from app.db import run_db
 from app.kehai import kehai
 from app.models import Session, User
+from app.models.session import Lifetime
 from app.web.csrf import rotate_csrf
 
-KNOWN = "known"  # session key: the usernames this browser has signed in as (at most three)
+
+def lifetime() -> Lifetime:
+    """How long sessions live on the server (Config.session_idle_s, session_max_s)."""
+    config = kehai().config
+    return Lifetime(config.session_idle_s, config.session_max_s)
 
 
 async def load_user() -> None:
@@ -17,7 +22,7 @@ async def load_user() -> None:
     g.user = None
     sid = session.get("sid")
     if sid:
-        g.user = await run_db(Session.user_for, sid)
+        g.user = await run_db(Session.user_for, sid, lifetime())
         if g.user is None:
             session.pop("sid", None)
 
@@ -33,7 +38,3 @@ async def sign_in(user: User) -> None:
     session.permanent = True
     rotate_csrf()
     g.user = user
-    # Kept after sign-out: this browser may still try this name past the per-name login
-    # ceiling (app/views/login_guard.py), so a botnet cannot lock its owner out.
-    known = [n for n in session.get(KNOWN, []) if n != user.username]
-    session[KNOWN] = [user.username, *known][:3]

@@ -19,6 +19,7 @@ from app.i18n import gettext as _
 from app.kehai import Kehai, kehai
 from app.limits import retry_after
 from app.models import Session
+from app.models.session import Lifetime
 from app.realtime.streaming import STREAM_HEADERS, Admission, Refusal, events
 
 bp = Blueprint("stream", __name__)
@@ -73,6 +74,7 @@ class StreamDoor:
         self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
         self.max_age = int(app.permanent_session_lifetime.total_seconds())
+        self.lifetime = Lifetime(container.config.session_idle_s, container.config.session_max_s)
 
     def _session_id(self, headers: dict[bytes, bytes]) -> str | None:
         # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
@@ -95,7 +97,7 @@ class StreamDoor:
         query = parse_qs(query_string.decode("latin-1"))
         lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
         sid = self._session_id(headers)
-        user_id = await run_db(Session.user_id_for, sid) if sid else None
+        user_id = await run_db(Session.user_id_for, sid, self.lifetime) if sid else None
         with use_locale(lang):
             refusal = await admission(self.kehai, user_id)
         if refusal is not None or user_id is None or sid is None:
