@@ -32,7 +32,10 @@ def _configure(app: Quart, config: Config) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=False,
-        PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=config.session_max_s),
+        # Quart re-sends a permanent session's cookie on every response by default; only a
+        # changed session gets a Set-Cookie (/healthz, /metrics, /static never do).
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         TESTING=config.testing,
     )

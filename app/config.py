@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +27,22 @@ def _secret_key(instance: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
+    """The fields an operator sets with KEHAI_* variables (README "Configuration")."""
+    return {
+        "instance_dir": Path(env.get("KEHAI_INSTANCE_DIR", str(ROOT / "instance"))),
+        "database_url": env.get("KEHAI_DATABASE_URL", ""),
+        "redis_url": env.get("KEHAI_REDIS_URL", ""),
+        "redis_prefix": env.get("KEHAI_REDIS_PREFIX", "kehai:"),
+        "secret_key": env.get("KEHAI_SECRET_KEY", ""),
+        "host": env.get("KEHAI_HOST", "127.0.0.1"),
+        "port": int(env.get("KEHAI_PORT", "8000")),
+        "workers": int(env.get("KEHAI_WORKERS", "1")),
+        "session_idle_s": float(env.get("KEHAI_SESSION_IDLE_S", 14 * 86400)),
+        "session_max_s": float(env.get("KEHAI_SESSION_MAX_S", 30 * 86400)),
+    }
 
 
 @dataclass(frozen=True)
@@ -51,8 +68,14 @@ class Config:
     replay_window_s: float = 600.0
     replay_min_events: int = 1000
     replay_max_events: int = 5000
-    session_check_s: float = 5.0
+    session_check_s: float = 5.0  # how often open streams' sessions are checked to still exist
+    outbox_relay_s: float = 1.0  # how often any process publishes what others left behind
+    outbox_grace_s: float = 2.0  # a row younger than this is its own request's to publish
     lean_sse: bool = True  # serve /sse outside Quart's request machinery (measured faster)
+
+    # sessions end on the server too: after this long unused, and this long after sign-in
+    session_idle_s: float = 14 * 86400.0
+    session_max_s: float = 30 * 86400.0
 
     # presence and typing
     presence_grace_s: float = 15.0
@@ -64,7 +87,9 @@ class Config:
 
     # limits: (count, window seconds)
     message_limit: tuple[int, float] = (20, 10.0)
-    login_limit: tuple[int, float] = (10, 180.0)
+    login_limit: tuple[int, float] = (10, 180.0)  # failures per (name, address)
+    login_address_limit: tuple[int, float] = (100, 180.0)  # failures per address, any names
+    login_name_limit: tuple[int, float] = (100, 180.0)  # failures per name, any addresses
     typing_limit: tuple[int, float] = (1, 1.0)
     presence_limit: tuple[int, float] = (30, 10.0)  # a tab reports on visibility/idle changes
     register_limit: tuple[int, float] = (10, 3600.0)
@@ -75,17 +100,7 @@ class Config:
     def from_env(cls, **overrides: object) -> Config:
         """Read KEHAI_* variables; keyword overrides win (used by tests and run.py)."""
         env = os.environ
-        instance = Path(env.get("KEHAI_INSTANCE_DIR", str(ROOT / "instance")))
-        base = cls(
-            instance_dir=instance,
-            database_url=env.get("KEHAI_DATABASE_URL", ""),
-            redis_url=env.get("KEHAI_REDIS_URL", ""),
-            redis_prefix=env.get("KEHAI_REDIS_PREFIX", "kehai:"),
-            secret_key=env.get("KEHAI_SECRET_KEY", ""),
-            host=env.get("KEHAI_HOST", "127.0.0.1"),
-            port=int(env.get("KEHAI_PORT", "8000")),
-            workers=int(env.get("KEHAI_WORKERS", "1")),
-        )
+        base = cls(**_from_environment(env))
         tuning = json.loads(env.get("KEHAI_TUNING", "{}"))  # tests and the bench shorten timers
         for key, value in tuning.items():
             if isinstance(getattr(base, key, None), tuple):

@@ -8,8 +8,10 @@ from app.dashboard import Dashboard
 from app.dashboard.rows import page_of_users
 from app.db import run_db
 from app.web.guards import operator_required
+from app.web.params import bounded_int
 
 PER_PAGE = 50
+MAX_PAGE = 10_000
 FILTERS = ("online", "away", "offline")
 
 
@@ -34,7 +36,7 @@ class DashboardRoutes:
         query = request.args.get("q", "").replace("\0", "").strip()[:64]  # PostgreSQL refuses NUL
         status = request.args.get("status", "")
         status = status if status in FILTERS else ""
-        page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+        page = bounded_int(request.args, "page", 1, MAX_PAGE, default=1) or 1
         users, total = await run_db(page_of_users, query, self._restrict(status), page, PER_PAGE)
         rows = await self.dashboard.rows_for(users)
         pages = max(1, -(-total // PER_PAGE))

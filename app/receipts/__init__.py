@@ -7,13 +7,15 @@ made while the reader shares read receipts (the shared watermark, state.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.db import run_db
 from app.members import members_of
-from app.models import Conversation, Membership, Message, User
+from app.models import Conversation, Membership, Message, Outbox, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
 from app.receipts.state import read_state
+from app.relay import Outage, once_key, settle
 from app.web.render import Renderer
 
 
@@ -24,6 +26,7 @@ class Advance:
     moved: bool  # the reader's watermark moved: their own tabs clear the badge
     shared_before: int
     shared_after: int  # moves only while the reader sends read receipts
+    row: int | None = None  # the outbox row announcing it (None: nothing to tell)
 
     @property
     def shared(self) -> bool:
@@ -42,7 +45,11 @@ def advance(conversation_id: int, reader: User, up_to: int) -> Advance | None:
         # A read made with receipts off moves only the private watermark, for good: turning
         # receipts on later reveals nothing of it.
         shared = reader.send_read_receipts and Membership.share(conversation_id, reader.id, up_to)
-    return Advance(moved, before, max(before, up_to) if shared else before)
+        after = max(before, up_to) if shared else before
+        row = (Outbox.record("message-read", conversation=conversation_id, reader=reader.id,
+                             moved=moved, before=before, after=after)
+               if moved or shared else None)
+    return Advance(moved, before, after, row)
 
 
 def _newly_read(conversation_id: int, reader_id: int, before: int, after: int
@@ -59,16 +66,33 @@ def _newly_read(conversation_id: int, reader_id: int, before: int, after: int
 
 
 class Receipts:
-    def __init__(self, hub: Hub, renderer: Renderer) -> None:
+    def __init__(self, hub: Hub, renderer: Renderer, outage: Outage) -> None:
         self.hub = hub
         self.renderer = renderer
+        self.outage = outage
 
-    async def messages_read(self, conversation_id: int, reader: User, read: Advance) -> None:
+    async def announce(self, conversation_id: int, reader: User, read: Advance) -> None:
+        """Publish a committed read now; the relay does if this cannot."""
+        if read.row is not None:
+            await settle(read.row, self.messages_read(conversation_id, reader, read,
+                                                      once_key(read.row)), self.outage)
+
+    async def republish(self, payload: dict[str, Any], key: str) -> None:
+        """The relay's handler for a "message-read" outbox row."""
+        reader = await run_db(User.get_or_none, User.id == int(payload["reader"]))
+        if reader is not None:
+            read = Advance(bool(payload["moved"]), int(payload["before"]),
+                           int(payload["after"]))
+            await self.messages_read(int(payload["conversation"]), reader, read, key)
+
+    async def messages_read(self, conversation_id: int, reader: User, read: Advance,
+                            key: str | None = None) -> None:
         """Others see their messages' read marks change; the reader's tabs clear the badge."""
         if read.moved:
             own = await self.renderer.each_language("receipts/_own.html",
                                                     conversation_id=conversation_id)
-            await self.hub.publish(kinds.MESSAGE_READ, [reader.id], own)
+            await self.hub.publish(kinds.MESSAGE_READ, [reader.id], own,
+                                   once_key=key and f"{key}:own")
         if not read.shared:
             return
         conversation, members, changed = await run_db(
@@ -82,4 +106,5 @@ class Receipts:
         # not the room's members.
         authors = {m.author_id for m in changed}
         await self.hub.publish(
-            kinds.MESSAGE_READ, [a for a in authors if a in members and a != reader.id], html)
+            kinds.MESSAGE_READ, [a for a in authors if a in members and a != reader.id], html,
+            once_key=key and f"{key}:authors")

@@ -8,6 +8,7 @@ from app.db import run_db
 from app.i18n import gettext as _
 from app.receipts import Receipts, advance
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
+from app.web.params import MAX_ID, bounded_int
 
 
 class ReceiptRoutes:
@@ -23,13 +24,11 @@ class ReceiptRoutes:
     async def read(self, conversation_id: int) -> tuple[str, int]:
         await conversation_or_404(conversation_id)
         form = await request.form
-        raw = form.get("up_to", "").strip()
-        # ASCII digits only: "²" or "١" pass str.isdigit() but int() refuses them (a 500).
-        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        up_to = bounded_int(form, "up_to", 0, MAX_ID, clamp=False)
+        if up_to is None:
             abort(422, _("up_to must be a message id."))
-        read = await run_db(advance, conversation_id, g.user, int(raw))
+        read = await run_db(advance, conversation_id, g.user, up_to)
         if read is None:  # membership was checked above (404): the message is elsewhere
             abort(422, _("That message is not in this conversation."))
-        if read.moved or read.shared:  # backwards or repeated marks change nothing, tell nobody
-            await self.receipts.messages_read(conversation_id, g.user, read)
+        await self.receipts.announce(conversation_id, g.user, read)  # backwards: tells nobody
         return "", 204

@@ -21,6 +21,7 @@ from app.kehai import kehai
 from app.limits import Rule
 from app.models import Session, User
 from app.models.user import USERNAME_RE
+from app.views.login_guard import LoginGuard
 from app.views.sessions import sign_in
 
 bp = Blueprint("auth", __name__)
@@ -91,16 +92,22 @@ async def login() -> WResponse | tuple[str, int]:
     form = await request.form
     username = form.get("username", "").strip().lower()
     password = form.get("password", "")
-    limit = kehai().config.login_limit
-    await _limit(f"login:name:{username}", limit)
-    await _limit(f"login:addr:{request.remote_addr}", limit)
-    user = await run_db(User.by_username, username) if username else None
-    if not await verify_password(user.password_hash if user else None, password) or user is None:
+    possible = USERNAME_RE.fullmatch(username) is not None
+    guard = LoginGuard(kehai().limits, kehai().config, username if possible else None,
+                       request.remote_addr or "")
+    await guard.check()
+    user = await run_db(User.by_username, username) if possible else None
+    if user is None or not await verify_password(user.password_hash, password):
+        if possible and user is None:
+            await verify_password(None, password)  # as slow as a wrong password: no enumeration
+        await guard.failed()
         error = _("That username and password do not match.")
-        values = {"username": username}
+        # An impossible name is not echoed: it may be 60,000 characters of anything.
+        values = {"username": username if possible else ""}
         page = await render_template("auth/login.html", error=error, values=values,
                                      next=form.get("next", ""))
         return page, 401
+    await guard.succeeded()
     await sign_in(user)
     return redirect(_safe_next(form.get("next")), 303)
 

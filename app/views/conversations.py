@@ -15,7 +15,8 @@ from app.models import DIRECT, GROUP, Conversation, Membership, Message, User, U
 from app.models.inbox import InboxItem, conversation_view, inbox
 from app.presence.audience import SHOWN_MEMBERS
 from app.receipts.state import read_state
-from app.web.guards import CONVERSATION, MAX_ID, conversation_or_404, login_required, not_found
+from app.web.guards import CONVERSATION, conversation_or_404, login_required, not_found
+from app.web.params import MAX_ID, bounded_int
 
 bp = Blueprint("conversations", __name__)
 MAX_TITLE = 80
@@ -45,7 +46,7 @@ async def index() -> tuple[str, int]:
 @login_required
 async def sidebar() -> str:
     items, presence = await _inbox()
-    active = request.args.get("active", type=int)
+    active = bounded_int(request.args, "active", 1, MAX_ID)
     return await render_template("conversations/_list.html", items=items, presence=presence,
                                  active_id=active)
 
@@ -143,9 +144,8 @@ async def show(conversation_id: int) -> str:
 async def history(conversation_id: int) -> str:
     """Older messages for "load older" (`before`), or the latest page (after a resync)."""
     conversation = await conversation_or_404(conversation_id)
-    before = request.args.get("before", type=int)
-    if before is not None:
-        before = min(before, MAX_ID)  # beyond any id: the latest page, not a driver overflow
+    # Beyond any id: the latest page; below every id: nothing older. Never a driver overflow.
+    before = bounded_int(request.args, "before", 0, MAX_ID)
     messages, has_older = await run_db(Message.latest, conversation_id, before)
     reads = await read_state(conversation)  # read marks come from watermarks alone
     return await render_template(

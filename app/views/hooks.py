@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart, g, request
+from quart import Quart, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from app.i18n import negotiate, set_locale
@@ -17,7 +17,6 @@ from app.web.headers import add_headers
 
 async def _before() -> None:
     set_locale(negotiate(request.headers.get("Accept-Language")))
-    g.csrf_token = csrf_token()
     check_post()
     await check_csrf()
     await load_user()
@@ -40,7 +39,9 @@ async def _http_error(error: HTTPException) -> Any:
 
 async def _context() -> dict[str, Any]:
     return {
-        "csrf_token": g.get("csrf_token", ""),
+        # Made on first use, by a page that shows it: a response that renders no form
+        # (/healthz, /metrics, static files) leaves the session, and so the cookie, alone.
+        "csrf_token": csrf_token() if has_request_context() else "",
         "me": g.get("user"),
         "stream_since": g.get("stream_since", ""),
         "away_after": kehai().config.away_s,

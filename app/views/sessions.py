@@ -7,7 +7,14 @@ from quart import g, session
 from app.db import run_db
 from app.kehai import kehai
 from app.models import Session, User
+from app.models.session import Lifetime
 from app.web.csrf import rotate_csrf
+
+
+def lifetime() -> Lifetime:
+    """How long sessions live on the server (Config.session_idle_s, session_max_s)."""
+    config = kehai().config
+    return Lifetime(config.session_idle_s, config.session_max_s)
 
 
 async def load_user() -> None:
@@ -15,7 +22,7 @@ async def load_user() -> None:
     g.user = None
     sid = session.get("sid")
     if sid:
-        g.user = await run_db(Session.user_for, sid)
+        g.user = await run_db(Session.user_for, sid, lifetime())
         if g.user is None:
             session.pop("sid", None)
 

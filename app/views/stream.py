@@ -7,11 +7,11 @@ any deployment that mounts the Quart app alone. Both go through `admission`.
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 from quart import Blueprint, Quart, Response, g, request, session
+from werkzeug.sansio.http import parse_cookie
 
 from app.db import run_db
 from app.i18n import current, negotiate, use_locale
@@ -19,6 +19,7 @@ from app.i18n import gettext as _
 from app.kehai import Kehai, kehai
 from app.limits import retry_after
 from app.models import Session
+from app.models.session import Lifetime
 from app.realtime.streaming import STREAM_HEADERS, Admission, Refusal, events
 
 bp = Blueprint("stream", __name__)
@@ -51,6 +52,8 @@ def _refused(refusal: Refusal) -> Response:
 
 @bp.get("/sse")
 async def sse() -> Response:
+    if request.method == "HEAD":  # a HEAD would open a real stream (counted, user online)
+        return Response("GET only\n", status=405, headers={"Allow": "GET"})
     user = g.get("user")
     refusal = await admission(kehai(), user.id if user else None)
     if refusal is not None:
@@ -73,18 +76,19 @@ class StreamDoor:
         self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
         self.max_age = int(app.permanent_session_lifetime.total_seconds())
+        self.lifetime = Lifetime(container.config.session_idle_s, container.config.session_max_s)
 
     def _session_id(self, headers: dict[bytes, bytes]) -> str | None:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(headers.get(b"cookie", b"").decode("latin-1"))
-        except Exception:  # an unparseable header is simply "not signed in"
+        # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
+        # of a name wins and a malformed part is skipped. Any other parser (http.cookies
+        # takes the last, and gives up at the first bad part) lets a page and its stream
+        # belong to different sessions.
+        jar = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+        value = jar.get(self.cookie_name)
+        if value is None or self.serializer is None:
             return None
-        morsel = jar.get(self.cookie_name)
-        if morsel is None or self.serializer is None:
-            return None
         try:
-            data: Any = self.serializer.loads(morsel.value, max_age=self.max_age)
+            data: Any = self.serializer.loads(value, max_age=self.max_age)
         except Exception:  # a bad or expired signature is simply "not signed in"
             return None
         sid = data.get("sid") if isinstance(data, dict) else None
@@ -95,7 +99,7 @@ class StreamDoor:
         query = parse_qs(query_string.decode("latin-1"))
         lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
         sid = self._session_id(headers)
-        user_id = await run_db(Session.user_id_for, sid) if sid else None
+        user_id = await run_db(Session.user_id_for, sid, self.lifetime) if sid else None
         with use_locale(lang):
             refusal = await admission(self.kehai, user_id)
         if refusal is not None or user_id is None or sid is None:

@@ -15,9 +15,9 @@ from quart import abort, g, redirect, request, url_for
 from app.db import run_db
 from app.i18n import gettext as _
 from app.models import Conversation, Membership
+from app.web.params import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-MAX_ID = 2**63 - 1
 CONVERSATION = f"/c/<int(max={MAX_ID}):conversation_id>"
 NOT_A_MEMBER = "There is nothing here, or you are not a member of it."
 

@@ -35,8 +35,8 @@ def test_the_production_limits_are_the_designed_ones():
 def config(config):
     """The test suite relaxes some limits; these tests put the production values back."""
     return dataclasses.replace(config, **{k: DEFAULTS[k] for k in (
-        "message_limit", "typing_limit", "login_limit", "stream_limit", "max_streams_per_user",
-        "max_body_bytes")})
+        "message_limit", "typing_limit", "login_limit", "login_address_limit",
+        "login_name_limit", "stream_limit", "max_streams_per_user", "max_body_bytes")})
 
 
 @pytest.fixture
@@ -95,21 +95,26 @@ async def _login(app, username: str, password: str, address: str, headers: dict 
                                    "csrf_token": csrf_of(page)})
 
 
-async def test_login_attempts_are_limited_per_name_from_any_address(app, make_user, config):
+async def test_guesses_for_one_name_from_many_addresses_stop_at_the_ceiling_but_not_the_owner(
+        app, make_user, config):
     await make_user("alice")
-    limit, window = config.login_limit
-    for n in range(limit):
-        r = await _login(app, "alice", "wrong password 1", f"10.0.0.{n + 1}")
+    assert (await _login(app, "alice", PASSWORD, "10.0.9.9")).status_code == 303  # her home
+    ceiling, window = config.login_name_limit
+    for n in range(ceiling):
+        r = await _login(app, "alice", "wrong password 1", f"10.0.{n // 250}.{n % 250 + 1}")
         assert r.status_code == 401
-    r = await _login(app, "alice", PASSWORD, "10.0.1.1")  # even the right one, from elsewhere
+    r = await _login(app, "alice", PASSWORD, "10.0.9.1")  # even the right one, from elsewhere
     assert r.status_code == 429 and retry_after(r) <= window
-    assert (await _login(app, "bob_is_free", "x", "10.0.1.1")).status_code == 401
+    assert (await _login(app, "bob_is_free", "x", "10.0.9.1")).status_code == 401
+    r = await _login(app, "alice", PASSWORD, "10.0.9.9")
+    assert r.status_code == 303, "the owner was locked out of her own address by the ceiling"
+    assert (await _login(app, "alice", "wrong password 1", "10.0.9.9")).status_code == 401
 
 
 async def test_login_attempts_are_limited_per_address_whatever_the_name_or_forwarded_for(
         app, make_user, config):
     await make_user("alice")
-    limit, _window = config.login_limit
+    limit, _window = config.login_address_limit
     for n in range(limit):
         assert (await _login(app, f"name{n}", "wrong password 1", "10.9.9.9")).status_code == 401
     r = await _login(app, "alice", PASSWORD, "10.9.9.9",
