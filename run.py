@@ -29,7 +29,13 @@ def _serve(args: argparse.Namespace) -> int:
         return serve_workers(config, args.workers or config.workers)
     app = create_app(config)
     hconfig = HConfig()
-    hconfig.bind = [f"fd://{args.fd}"] if args.fd is not None else [f"{config.host}:{config.port}"]
+    if args.fd is None:
+        from app.workers import listening_socket
+
+        sock = listening_socket(config)
+        hconfig.bind = [f"fd://{sock.fileno()}"]
+    else:
+        hconfig.bind = [f"fd://{args.fd}"]
     hconfig.graceful_timeout = 5
     hconfig.accesslog = None
     if args.fd is None:

@@ -63,6 +63,7 @@ class Config:
     # the live stream (docs/ARCHITECTURE.md "Parameters")
     heartbeat_s: float = 20.0
     stream_lifetime_s: float = 30 * 60.0
+    write_timeout_s: float = 30.0  # a client that takes nothing for this long is cut
     queue_size: int = 256
     max_streams_per_user: int = 10
     replay_window_s: float = 600.0

@@ -18,6 +18,19 @@ RESTART_MIN_S = 0.5  # a crash loop backs off to RESTART_MAX_S between attempts
 RESTART_MAX_S = 30.0
 
 
+def listening_socket(config: Config) -> socket.socket:
+    """The server's socket. Connections accepted from it inherit TCP_USER_TIMEOUT: data the
+    peer has not acknowledged for `write_timeout_s` makes the kernel drop the connection, so
+    a client that vanished (no FIN, no RST: a closed laptop, a dead network) ends its stream
+    and goes offline within the presence lease instead of after the kernel's ~15 minutes of
+    retransmissions. Heartbeats every `heartbeat_s` make sure there is data to acknowledge."""
+    sock = socket.create_server((config.host, config.port), backlog=4096)
+    if hasattr(socket, "TCP_USER_TIMEOUT"):  # Linux
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                        int(config.write_timeout_s * 1000))
+    return sock
+
+
 def serve_workers(config: Config, workers: int) -> int:
     """Apply migrations once, open the socket once, start N workers, stop them together."""
     if not config.redis_url:
@@ -27,7 +40,7 @@ def serve_workers(config: Config, workers: int) -> int:
     database = db.init(config.database_url, 1)
     apply_pending(database)
     db.shutdown()
-    sock = socket.create_server((config.host, config.port), backlog=4096)
+    sock = listening_socket(config)
     sock.set_inheritable(True)
     fd = sock.fileno()
 

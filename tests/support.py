@@ -66,7 +66,7 @@ class Server:
             self.proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *self.args],
                                          cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 45  # readiness, not a timing claim: CI machines are loaded
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")

@@ -56,18 +56,23 @@ class LeanSSE:
         if isinstance(admitted, Refusal):
             await self._refuse(send, admitted)
             return
-        body = events(self.hub, admitted)
-        await send({"type": "http.response.start", "status": 200, "headers": self.stream_headers})
         # The stream is written from this task; one small task watches for the client leaving
         # and cancels it (a second writer task and asyncio.wait cost memory on every stream).
         this = asyncio.current_task()
         assert this is not None
         gone = False
 
-        def left(_: asyncio.Future[None]) -> None:
+        def end() -> None:  # the client left, or stopped reading (write timeout, overflow)
             nonlocal gone
-            gone = True
-            this.cancel()
+            if not gone:
+                gone = True
+                this.cancel()
+
+        def left(_: asyncio.Future[None]) -> None:
+            end()
+
+        body = events(self.hub, admitted, end)
+        await send({"type": "http.response.start", "status": 200, "headers": self.stream_headers})
 
         watcher = asyncio.ensure_future(self._disconnected(receive))
         watcher.add_done_callback(left)

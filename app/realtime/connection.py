@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from app.realtime.events import Event
 
@@ -15,9 +16,9 @@ class Connection:
     while the stream actually waits, instead of an asyncio.Event with its own waiter deque.
     """
 
-    __slots__ = ("_waiter", "active", "closing", "deadline", "dropped", "id", "lang",
+    __slots__ = ("_waiter", "abort", "active", "closing", "deadline", "dropped", "id", "lang",
                  "last_seq", "maxsize", "overflowed", "ping", "queue", "session_id", "tab",
-                 "user_id")
+                 "user_id", "writing_since")
 
     _next = 0
 
@@ -39,6 +40,9 @@ class Connection:
         self.deadline = 0.0  # monotonic time after which the stream ends itself
         self.tab = tab  # the browser tab's own id (sessionStorage), for away/active reports
         self.active = True  # visible and used recently, as the tab last reported
+        self.writing_since = 0.0  # monotonic start of a write not yet taken by the socket
+        # Ends the stream even while its write is stuck (the transport's own handler sets it).
+        self.abort: Callable[[], None] | None = None
 
     @property
     def pending(self) -> bool:
@@ -80,6 +84,8 @@ class Connection:
             self.overflowed = True
             queue.clear()
             self.wake()
+            if self.writing_since:  # stuck in a write: it would never get to see the flag
+                self.cut("overflow")
             return "overflow"
         queue.append(event)
         self.wake()
@@ -88,6 +94,14 @@ class Connection:
     def close(self, reason: str) -> None:
         self.closing = reason
         self.wake()
+
+    def cut(self, reason: str) -> None:
+        """End the stream now, even mid-write: the client resumes with Last-Event-ID."""
+        self.close(reason)
+        abort, self.abort = self.abort, None  # once
+        self.writing_since = 0.0
+        if abort is not None:
+            abort()
 
     def drain(self) -> list[Event]:
         """Everything queued, skipping what replay already sent."""

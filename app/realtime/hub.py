@@ -9,10 +9,11 @@ from typing import Protocol
 
 from app.config import Config
 from app.metrics import Metrics
-from app.realtime.broker import Broker
+from app.realtime.broker import Broker, Replay
 from app.realtime.connection import Connection
 from app.realtime.control import CloseSessions, Control, ResyncAll
 from app.realtime.events import Event, EventId
+from app.realtime.ticker import tick_forever
 
 
 class StreamListener(Protocol):
@@ -61,19 +62,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.broker.start(self._deliver, self._on_control)
-        self._ticker = asyncio.get_running_loop().create_task(self._tick())
-
-    async def _tick(self) -> None:
-        """One timer for all streams: heartbeats and the lifetime cap, no task per stream."""
-        while True:
-            await asyncio.sleep(self.config.heartbeat_s)
-            now = time.monotonic()
-            for conn in self.connections():
-                if now >= conn.deadline:
-                    conn.close("lifetime")
-                else:
-                    conn.ping = True
-                    conn.wake()
+        self._ticker = asyncio.get_running_loop().create_task(tick_forever(self))
 
     # -- connections ---------------------------------------------------------------------
 
@@ -167,7 +156,7 @@ class Hub:
         """The id of the newest event: where a freshly rendered page starts listening."""
         return await self.broker.head()
 
-    async def replay(self, user_id: int, last_event_id: str | None) -> list[Event] | None:
+    async def replay(self, user_id: int, last_event_id: str | None) -> Replay | None:
         """Missed events after the client's id; None means the client must resync."""
         parsed = EventId.parse(last_event_id)
         events = None if parsed is None else await self.broker.replay(user_id, parsed)

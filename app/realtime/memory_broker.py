@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.config import Config
-from app.realtime.broker import Deliver, OnControl
+from app.realtime.broker import Deliver, OnControl, Replay, in_batches
 from app.realtime.control import Control
 from app.realtime.events import Event, EventId, new_epoch
 from app.realtime.replay import ReplayBuffer
@@ -42,10 +42,11 @@ class MemoryBroker:
     async def head(self) -> EventId:
         return EventId(self.epoch, self.seq)
 
-    async def replay(self, user_id: int, after: EventId) -> list[Event] | None:
+    async def replay(self, user_id: int, after: EventId) -> Replay | None:
         if after.epoch != self.epoch or after.seq > self.seq:
             return None
-        return self.replay_buffer.since(user_id, after.seq, base_seq=0)
+        missed = self.replay_buffer.since(user_id, after.seq, base_seq=0)
+        return None if missed is None else in_batches(missed)
 
     async def send_control(self, message: Control) -> None:
         if self._control is not None:

@@ -19,14 +19,19 @@ from redis.exceptions import RedisError
 
 from app.config import Config
 from app.realtime import control
-from app.realtime.broker import Deliver, OnControl
-from app.realtime.events import Event, EventId, new_epoch, recipients_on_wire
+from app.realtime.broker import Deliver, OnControl, Replay
+from app.realtime.events import Event, EventId, new_epoch
+from app.realtime.redis_replay import INDEX_MAX_RECIPIENTS, RedisReplay
 
 log = logging.getLogger(__name__)
 REDIS_POOL_SIZE = 32  # commands in flight per process; more wait their turn
 ONCE_TTL_S = 24 * 3600  # the outbox relay retries within minutes; a day is plenty
 
-# KEYS: seq, log, channel, epoch, once key (or "")   ARGV: payload, maxlen, new epoch, once ttl
+# KEYS: seq, log, channel, epoch, once key (or ""), big index, index start
+# ARGV: payload, maxlen, new epoch, once ttl, user index prefix, per-user keep, index ttl,
+#       recipients ("1,2,3", or "*" for a big audience)
+# The per-user index keys are built here from the epoch (they cannot be declared up front):
+# fine on one Redis, which is what Kehai uses.
 PUBLISH = """
 if KEYS[5] ~= '' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[4]) then
   return {'', 0}
@@ -35,10 +40,27 @@ local epoch = redis.call('GET', KEYS[4])
 if not epoch then
   epoch = ARGV[3]
   redis.call('SET', KEYS[4], epoch)
-  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[6], KEYS[7])
 end
 local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'p', ARGV[1])
+redis.call('SET', KEYS[7], seq, 'NX')
+if ARGV[8] == '*' then
+  redis.call('ZADD', KEYS[6], seq, seq)
+  if seq % 100 == 0 then redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -tonumber(ARGV[2]) - 1) end
+else
+  local keep, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
+  for uid in string.gmatch(ARGV[8], '[^,]+') do
+    local k = ARGV[5] .. epoch .. ':' .. uid
+    redis.call('ZADD', k, seq, seq)
+    if redis.call('ZCARD', k) > keep + 64 then
+      local old = redis.call('ZRANGE', k, 0, 63)
+      redis.call('SET', k .. ':floor', old[#old], 'EX', ttl)
+      redis.call('ZREMRANGEBYRANK', k, 0, 63)
+    end
+    redis.call('EXPIRE', k, ttl)
+  end
+end
 redis.call('PUBLISH', KEYS[3], epoch .. ' ' .. seq .. ' ' .. ARGV[1])
 return {epoch, seq}
 """
@@ -61,8 +83,10 @@ class RedisBroker:
         self.config = config
         p = config.redis_prefix
         self.keys = {"seq": f"{p}seq", "log": f"{p}events", "channel": f"{p}events:live",
-                     "epoch": f"{p}epoch", "control": f"{p}control"}
+                     "epoch": f"{p}epoch", "control": f"{p}control", "big": f"{p}big",
+                     "index-start": f"{p}index-start", "users": f"{p}u:"}
         self.redis = redis
+        self.replayer = RedisReplay(redis, self.keys)
         # The subscriber waits for messages indefinitely: no read timeout on its connection.
         self.sub_redis = aioredis.from_url(config.redis_url, decode_responses=True,
                                            socket_connect_timeout=2, health_check_interval=10)
@@ -134,10 +158,14 @@ class RedisBroker:
         payload = json.dumps({k: v for k, v in event.to_wire().items() if k not in ("s", "e")},
                              separators=(",", ":"))
         once = f"{self.config.redis_prefix}once:{event.once_key}" if event.once_key else ""
+        audience = ("*" if len(event.recipients) > INDEX_MAX_RECIPIENTS
+                    else ",".join(map(str, event.recipients)))
+        k = self.keys
         epoch, seq = await self._script(
-            keys=[self.keys["seq"], self.keys["log"], self.keys["channel"], self.keys["epoch"],
-                  once],
-            args=[payload, self.config.replay_max_events * 10, new_epoch(), ONCE_TTL_S])
+            keys=[k["seq"], k["log"], k["channel"], k["epoch"], once, k["big"], k["index-start"]],
+            args=[payload, self.config.replay_max_events * 10, new_epoch(), ONCE_TTL_S,
+                  k["users"], self.config.replay_max_events, int(self.config.replay_window_s * 6),
+                  audience])
         if not int(seq):
             return  # published before (by a process that died before it could say so)
         event.epoch, event.seq = epoch, int(seq)
@@ -151,27 +179,8 @@ class RedisBroker:
                 epoch = await self.redis.get(self.keys["epoch"])
         return EventId(epoch, int(seq or 0))
 
-    async def replay(self, user_id: int, after: EventId) -> list[Event] | None:
-        head = await self.head()
-        if after.epoch != head.epoch or after.seq > head.seq:
-            return None
-        if after.seq == head.seq:
-            return []
-        first = await self.redis.xrange(self.keys["log"], count=1)
-        if not first or int(first[0][0].split("-")[1]) > after.seq + 1:
-            return None  # trimmed past the client's position: it must resync
-        out: list[Event] = []
-        cursor = f"(0-{after.seq}"
-        while True:
-            batch = await self.redis.xrange(self.keys["log"], min=cursor, max="+", count=1000)
-            for entry_id, fields in batch:
-                data = json.loads(fields["p"])
-                if user_id in recipients_on_wire(data):
-                    out.append(Event.from_wire({**data, "s": int(entry_id.split("-")[1]),
-                                                "e": head.epoch}))
-            if len(batch) < 1000:
-                return out
-            cursor = f"({batch[-1][0]}"
+    async def replay(self, user_id: int, after: EventId) -> Replay | None:
+        return await self.replayer.replay(user_id, after, await self.head())
 
     async def send_control(self, message: control.Control) -> None:
         await self.redis.publish(self.keys["control"], control.encode(message))
