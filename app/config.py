@@ -42,7 +42,14 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
         "workers": int(env.get("KEHAI_WORKERS", "1")),
         "session_idle_s": float(env.get("KEHAI_SESSION_IDLE_S", 14 * 86400)),
         "session_max_s": float(env.get("KEHAI_SESSION_MAX_S", 30 * 86400)),
+        "trusted_proxies": _listed(env.get("KEHAI_TRUSTED_PROXIES", "")),
+        "allowed_hosts": _listed(env.get("KEHAI_ALLOWED_HOSTS", "")),
+        "metrics_token": env.get("KEHAI_METRICS_TOKEN", ""),
     }
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,11 @@ class Config:
     workers: int = 1
     db_threads: int = 8
     testing: bool = False
+    # the edge: proxies whose X-Forwarded-Proto/-For count, the Host names served (empty:
+    # local names and `host`), and the bearer token /metrics requires (empty: none)
+    trusted_proxies: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    metrics_token: str = ""
 
     # the live stream (docs/ARCHITECTURE.md "Parameters")
     heartbeat_s: float = 20.0
