@@ -102,6 +102,7 @@ class Config:
     login_name_limit: tuple[int, float] = (100, 180.0)  # failures per name, any addresses
     typing_limit: tuple[int, float] = (1, 1.0)
     register_limit: tuple[int, float] = (10, 3600.0)
+    conversation_limit: tuple[int, float] = (60, 3600.0)  # new conversations per user
     stream_limit: tuple[int, float] = (120, 60.0)
     max_body_bytes: int = 64 * 1024
 
