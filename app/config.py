@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,7 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     """The fields an operator sets with KEHAI_* variables (README "Configuration")."""
     return {
         "instance_dir": Path(env.get("KEHAI_INSTANCE_DIR", str(ROOT / "instance"))),
