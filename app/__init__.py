@@ -58,7 +58,7 @@ def _register_routes(app: Quart, kehai: Kehai) -> None:
         MessageRoutes(kehai.messages, kehai.limits, config.message_limit).blueprint(),
         ReceiptRoutes(kehai.receipts).blueprint(),
         TypingRoutes(kehai.typing, kehai.limits, config.typing_limit).blueprint(),
-        PresenceRoutes(kehai.presence).blueprint(),
+        PresenceRoutes(kehai.presence, kehai.limits, config.presence_limit).blueprint(),
         DashboardRoutes(kehai.dashboard).blueprint(),
         auth.bp, conversations.bp, stream.bp, health.bp, settings.bp,
     ):

@@ -29,20 +29,21 @@ def migrate() -> int:
 def create_user(name: str, display_name: str | None, password: str, operator: bool) -> int:
     from argon2 import PasswordHasher
 
-    from app.accounts import password_problem
+    from app.accounts import clean_name, display_name_problem, password_problem
 
     _open()
     username = name.strip().lower()
     if not USERNAME_RE.match(username):
         print("error: use 2–32 lower-case letters, digits or underscores", file=sys.stderr)
         return 2
-    problem = password_problem(password)
+    display_name = clean_name(display_name or name)
+    problem = display_name_problem(display_name) or password_problem(password)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         with db.database.connection_context():
-            User.create(username=username, display_name=display_name or name,
+            User.create(username=username, display_name=display_name,
                         password_hash=PasswordHasher().hash(password),
                         role="operator" if operator else "member")
     except IntegrityError:

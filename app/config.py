@@ -82,6 +82,8 @@ class Config:
     replay_min_events: int = 1000
     replay_max_events: int = 5000
     session_check_s: float = 5.0  # how often open streams' sessions are checked to still exist
+    outbox_relay_s: float = 1.0  # how often any process publishes what others left behind
+    outbox_grace_s: float = 2.0  # a row younger than this is its own request's to publish
     lean_sse: bool = True  # serve /sse outside Quart's request machinery (measured faster)
 
     # sessions end on the server too: after this long unused, and this long after sign-in
@@ -102,6 +104,7 @@ class Config:
     login_address_limit: tuple[int, float] = (100, 180.0)  # failures per address, any names
     login_name_limit: tuple[int, float] = (100, 180.0)  # failures per name, any addresses
     typing_limit: tuple[int, float] = (1, 1.0)
+    presence_limit: tuple[int, float] = (30, 10.0)  # a tab reports on visibility/idle changes
     register_limit: tuple[int, float] = (10, 3600.0)
     conversation_limit: tuple[int, float] = (60, 3600.0)  # new conversations per user
     stream_limit: tuple[int, float] = (120, 60.0)

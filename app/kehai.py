@@ -27,6 +27,7 @@ from app.realtime.connection import Connection
 from app.realtime.control import Control
 from app.realtime.hub import Hub
 from app.receipts import Receipts
+from app.relay import Outage, Relay
 from app.tasks import TaskSet
 from app.typists import Typing
 from app.web.render import Renderer
@@ -62,8 +63,13 @@ class Kehai:
         self.typing = Typing(self.hub, renderer, config.typing_expiry_s,
                              shared=self.redis is not None, on_change=self.typing_changed)
         self.dashboard = Dashboard(self.hub, renderer, self.presence, self.typing)
-        self.messages = Messages(self.hub, renderer, self.message_sent)
-        self.receipts = Receipts(self.hub, renderer)
+        outage = Outage()
+        self.messages = Messages(self.hub, renderer, self.message_sent, outage)
+        self.receipts = Receipts(self.hub, renderer, outage)
+        # What was committed but not published (a crash, a broker outage) goes out from here.
+        self.relay = Relay({"new-message": self.messages.republish,
+                            "message-read": self.receipts.republish},
+                           config.outbox_relay_s, config.outbox_grace_s, outage)
         self.hub.listener = self
         self._tasks = TaskSet(__name__)
 
@@ -101,6 +107,7 @@ class Kehai:
     async def start(self) -> None:
         await self.hub.start()
         await self.presence.start()
+        await self.relay.start()
         self._tasks.spawn(self._watch_sessions())
 
     async def _watch_sessions(self) -> None:
@@ -129,6 +136,7 @@ class Kehai:
     async def stop(self) -> None:
         await self._tasks.cancel_all()
         self.hub.shutdown()
+        await self.relay.stop()
         await self.presence.stop()
         await self.typing.stop_all()
         await self.dashboard.stop()

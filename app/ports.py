@@ -17,8 +17,14 @@ class PresenceReader(Protocol):
     def status_of(self, user_id: int) -> str:
         """online | away | offline, as tracked (whatever the user's privacy setting)."""
 
+    def shows(self, user: User) -> bool:
+        """Whether others may see anything of the user's presence."""
+
     def shown_status(self, user: User) -> str:
         """What others may see: hidden users look offline."""
+
+    def shown_last_seen(self, user: User, stored: datetime | None = None) -> datetime | None:
+        """When others may read the user was last here: never for a hidden user."""
 
     def last_seen_at(self, user_id: int) -> datetime | None:
         """When this process last saw the user (naive UTC), if it did."""

@@ -34,7 +34,34 @@ def relative_time(value: datetime) -> Markup:
     return Markup('<time datetime="{}" data-relative>{}</time>').format(iso(value), escape(label))
 
 
+def css_string(value: object) -> str:
+    """`value` as a quoted CSS string, serialised as CSSOM does ("serialize a string").
+
+    An unquoted attribute value must be a CSS identifier: `[data-presence-of=0day]` is an
+    invalid selector, the swap throws and hx-sse reconnects (docs/ARCHITECTURE.md, "Known
+    traps"). Quoted, any value is valid. The result is plain text: Jinja still escapes it
+    for the HTML attribute it goes into."""
+    out = []
+    for char in str(value):
+        if char == "\0":
+            out.append("\ufffd")
+        elif char < " " or char == "\x7f":
+            out.append(f"\\{ord(char):x} ")
+        elif char in '"\\':
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def attr_selector(name: str, value: object) -> str:
+    """`[name="value"]`: the one way a selector is built from data (hx-target, ...)."""
+    return f"[{name}={css_string(value)}]"
+
+
 def install_filters(app: Quart) -> None:
+    app.jinja_env.globals["attr_selector"] = attr_selector
+    app.jinja_env.filters["css_string"] = css_string
     app.jinja_env.globals["relative_time"] = relative_time
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["time_label"] = time_label

@@ -1,4 +1,5 @@
-"""`run.py --workers N`: several processes sharing one listening socket, joined by Redis."""
+"""`run.py --workers N`: several processes sharing one listening socket, joined by Redis;
+a worker that dies is restarted while the others serve."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from app import db
 from app.config import ROOT, Config
 from app.migrate import apply_pending
+
+RESTART_MIN_S = 0.5  # a crash loop backs off to RESTART_MAX_S between attempts
+RESTART_MAX_S = 30.0
 
 
 def serve_workers(config: Config, workers: int) -> int:
@@ -25,26 +30,47 @@ def serve_workers(config: Config, workers: int) -> int:
     sock = socket.create_server((config.host, config.port), backlog=4096)
     sock.set_inheritable(True)
     fd = sock.fileno()
-    children = [
-        subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--fd", str(fd)], pass_fds=[fd])
-        for _ in range(workers)
-    ]
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--fd", str(fd)],
+                                pass_fds=[fd])
+
+    children = [spawn() for _ in range(workers)]
     print(f"Kehai is running on http://{config.host}:{config.port} with {workers} workers "
           "(Ctrl+C to stop)", flush=True)
+    stopping = False
 
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for child in children:
             if child.poll() is None:
                 child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    code = 0
-    while any(c.poll() is None for c in children):
-        for child in children:
-            if child.poll() not in (None, 0) and code == 0:
-                code = child.returncode or 0
-                forward(signal.SIGTERM, None)  # one worker died: stop cleanly, don't limp on
-        time.sleep(0.2)
+    _supervise(children, spawn, lambda: stopping)
     sock.close()
-    return code
+    return 0
+
+
+def _supervise(children: list[subprocess.Popen[bytes]],
+               spawn: Callable[[], subprocess.Popen[bytes]], stopping: Callable[[], bool]) -> None:
+    """Restart a worker that died, with backoff, while the others serve; its streams resume
+    on them (every process shares the event log). Returns once all have exited on a stop."""
+    backoff = dict.fromkeys(range(len(children)), RESTART_MIN_S)
+    due: dict[int, float] = {}
+    while not stopping() or any(c.poll() is None for c in children):
+        now = time.monotonic()
+        for n, child in enumerate(children):
+            if stopping() or child.poll() is None:
+                continue
+            if n not in due:
+                print(f"worker {child.pid} exited ({child.returncode}); restarting in "
+                      f"{backoff[n]:.1f} s", file=sys.stderr, flush=True)
+                due[n] = now + backoff[n]
+                backoff[n] = min(backoff[n] * 2, RESTART_MAX_S)
+            elif now >= due[n]:
+                del due[n]
+                children[n] = spawn()
+        time.sleep(0.2)

@@ -64,7 +64,9 @@ class Dashboard:
             status = self.presence.shown_status(row.user)
             html = await self.renderer.each_language(
                 "dashboard/_event.html", kind=FOR_STATUS[status], people=[row.user], status=status,
-                seen_map={row.user.id: row.last_seen}, rows=[row], totals=self.totals())
+                # The dots and status line read as contacts read them; the row keeps its own.
+                seen_map={row.user.id: self.presence.shown_last_seen(row.user, row.last_seen)},
+                rows=[row], totals=self.totals())
             await self.hub.publish(FOR_STATUS[status], operators, html,
                                    coalesce_key=f"row:{row.user.id}")
 

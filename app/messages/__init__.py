@@ -7,37 +7,59 @@ once the message is committed (no save hook hides them).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from app.db import run_db
+from app.faults import crash_point
 from app.members import current_members
 from app.models import Conversation, Message, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
+from app.relay import Outage, once_key, settle
 from app.web.render import Renderer
 
 AfterSend = Callable[[int, int, bool], None]  # (conversation id, author id, newly stored)
 
 
+def _message_and_room(message_id: int) -> tuple[Message, Conversation] | None:
+    message = Message.select(Message, User).join(User).where(Message.id == message_id).first()
+    return (message, Conversation.get_by_id(message.conversation_id)) if message else None
+
+
 class Messages:
-    def __init__(self, hub: Hub, renderer: Renderer, after_send: AfterSend) -> None:
+    def __init__(self, hub: Hub, renderer: Renderer, after_send: AfterSend,
+                 outage: Outage) -> None:
         self.hub = hub
         self.renderer = renderer
         self.after_send = after_send
+        self.outage = outage
 
     async def send(self, conversation: Conversation, author: User, body: str,
                    client_id: str | None) -> tuple[Message, bool]:
-        """Store the message once per client_id, then tell the room; (message, created)."""
-        message, created = await run_db(Message.post, conversation, author, body, client_id)
-        if created:
-            await self.created(message, conversation)
+        """Store the message once per client_id, then tell the room; (message, created).
+
+        A retry whose first attempt was stored but never announced (the process died, the
+        broker was down) announces it now; the once key keeps it to one event."""
+        message, created, row = await run_db(Message.post, conversation, author, body,
+                                             client_id)
+        crash_point("after-commit")
+        if row is not None:
+            await settle(row, self.created(message, conversation, once_key(row)), self.outage)
         self.after_send(conversation.id, author.id, created)
         return message, created
 
-    async def created(self, message: Message, conversation: Conversation) -> None:
+    async def republish(self, payload: dict[str, Any], key: str) -> None:
+        """The relay's handler for a "new-message" outbox row."""
+        found = await run_db(_message_and_room, int(payload["message"]))
+        if found is not None:  # deleted since: nothing to announce
+            await self.created(*found, once_key=key)
+
+    async def created(self, message: Message, conversation: Conversation,
+                      once_key: str | None = None) -> None:
         """Render the message once per language and send the same bytes to every member."""
         # `conversation` was read before the message was stored: a member removed since then
         # must not get it, so look at the room's version again (one primary-key read).
         members = await run_db(current_members, conversation.id)
         html = await self.renderer.each_language(
             "messages/_new_message_event.html", m=message, conversation=conversation, reads=None)
-        await self.hub.publish(kinds.NEW_MESSAGE, members, html)
+        await self.hub.publish(kinds.NEW_MESSAGE, members, html, once_key=once_key)

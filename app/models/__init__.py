@@ -3,11 +3,12 @@
 from app.models.conversation import DIRECT, GROUP, Conversation
 from app.models.membership import Membership
 from app.models.message import Message
+from app.models.outbox import Outbox
 from app.models.session import Session
 from app.models.user import User
 from app.models.user_status import UserStatus
 
 __all__ = [
-    "DIRECT", "GROUP", "Conversation", "Membership", "Message", "Session", "User",
+    "DIRECT", "GROUP", "Conversation", "Membership", "Message", "Outbox", "Session", "User",
     "UserStatus",
 ]

@@ -13,8 +13,12 @@ class Membership(BaseModel):
     user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
     conversation = ForeignKeyField(Conversation, backref="memberships", on_delete="CASCADE")
     joined = DateTimeField(default=utcnow)
-    last_read_message_id = IntegerField(default=0)
+    last_read_message_id = IntegerField(default=0)  # how far they read: their unread counts
     last_read_at = DateTimeField(null=True)
+    # How far others may know they read: moved only while they send read receipts, so a read
+    # made with receipts off is never revealed later (migrations/0004_shared_reads.py).
+    shared_read_message_id = IntegerField(default=0)
+    shared_read_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("conversation", "user"), True), (("user", "conversation"), False))
@@ -59,6 +63,20 @@ class Membership(BaseModel):
                 (cls.conversation == conversation_id)
                 & (cls.user == user_id)
                 & (cls.last_read_message_id < up_to)
+            )
+            .execute()
+        )
+        return moved > 0
+
+    @classmethod
+    def share(cls, conversation_id: int, user_id: int, up_to: int) -> bool:
+        """Move the shared watermark forward only (a read made with receipts on)."""
+        moved = (
+            cls.update(shared_read_message_id=up_to, shared_read_at=utcnow())
+            .where(
+                (cls.conversation == conversation_id)
+                & (cls.user == user_id)
+                & (cls.shared_read_message_id < up_to)
             )
             .execute()
         )

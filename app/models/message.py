@@ -6,6 +6,7 @@ from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError, Te
 
 from app.models.base import BaseModel, utcnow
 from app.models.conversation import Conversation
+from app.models.outbox import Outbox
 from app.models.user import User
 
 MAX_BODY = 4000
@@ -20,27 +21,37 @@ class Message(BaseModel):
     client_id = CharField(max_length=64, null=True)
 
     class Meta:
-        indexes = ((("conversation", "id"), False), (("author", "client_id"), True))
+        indexes = ((("conversation", "id"), False),
+                   (("author", "conversation", "client_id"), True))
 
     @classmethod
     def post(cls, conversation: Conversation, author: User, body: str, client_id: str | None
-             ) -> tuple[Message, bool]:
-        """Store a message once per (author, client_id); returns (message, created)."""
+             ) -> tuple[Message, bool, int | None]:
+        """Store a message once per (author, conversation, client_id), with the outbox row
+        that announces it in the same transaction.
+
+        Returns (message, created, the outbox row still to publish): a retry of a message
+        whose announcement never went out (the process died in between) gets that row back.
+        """
+        same = ((cls.author == author) & (cls.conversation == conversation)
+                & (cls.client_id == client_id))
         if client_id:
-            existing = cls.get_or_none((cls.author == author) & (cls.client_id == client_id))
+            existing = cls.get_or_none(same)
             if existing is not None:
-                return existing, False
+                return existing, False, Outbox.pending_for_message(existing.id)
         try:
             with cls._meta.database.atomic():
                 message = cls.create(
                     conversation=conversation, author=author, body=body, client_id=client_id
                 )
                 conversation.touch(message.id, message.created)
+                row = Outbox.record("new-message", message=message.id)
         except IntegrityError:
             # A double submit raced us between the lookup and the insert: the first one won.
-            return cls.get((cls.author == author) & (cls.client_id == client_id)), False
+            existing = cls.get(same)
+            return existing, False, Outbox.pending_for_message(existing.id)
         message.author = author
-        return message, True
+        return message, True, row
 
     @classmethod
     def page(cls, conversation_id: int, before: int | None = None, limit: int = PAGE

@@ -42,9 +42,20 @@ class Presence:
     def status_of(self, user_id: int) -> str:
         return self.tracker.status_of(user_id)
 
+    def shows(self, user: User) -> bool:
+        """Whether others may see anything of the user's presence ("Show my online status")."""
+        return bool(user.show_presence)
+
     def shown_status(self, user: User) -> str:
         """What others may see: hidden users look offline."""
-        return self.tracker.status_of(user.id) if user.show_presence else OFFLINE
+        return self.tracker.status_of(user.id) if self.shows(user) else OFFLINE
+
+    def shown_last_seen(self, user: User, stored: datetime | None = None) -> datetime | None:
+        """When others may read the user was last here (this process's figure, else
+        `stored`): never for a hidden user, whose "last seen" would time their activity."""
+        if not self.shows(user):
+            return None
+        return self.last_seen_at(user.id) or stored
 
     def statuses_for(self, users: list[User | None]) -> dict[str, str]:
         """username -> status as any viewer may see it."""
@@ -63,8 +74,12 @@ class Presence:
     # -- telling --------------------------------------------------------------------------
 
     def announce(self, user_id: int) -> None:
-        """Tell the user's contacts their current status."""
+        """Tell the user's contacts their current status (nothing, if they are hidden)."""
         self.announcer.announce(user_id)
+
+    def setting_changed(self, user_id: int) -> None:
+        """The user hid or showed their status: contacts are told once, either way."""
+        self.announcer.announce(user_id, setting=True)
 
     def persist(self, user_id: int) -> None:
         self.writer.persist(user_id)

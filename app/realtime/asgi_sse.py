@@ -37,17 +37,24 @@ class LeanSSE:
         self.stream_headers = _encode(STREAM_HEADERS) + security_headers
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == "/sse" and scope["method"] == "GET":
-            await self.stream(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/sse":
+            if scope["method"] == "GET":
+                await self.stream(scope, receive, send)
+            else:  # HEAD too: it would open a real stream (counted, its user online)
+                await self._refuse(send, Refusal(405, "GET only"), [(b"allow", b"GET")])
         else:
             await self.app(scope, receive, send)
+
+    async def _refuse(self, send: Any, refusal: Refusal, extra: Headers | None = None) -> None:
+        await send({"type": "http.response.start", "status": refusal.status,
+                    "headers": _encode(refusal.headers()) + self.security_headers
+                    + (extra or [])})
+        await send({"type": "http.response.body", "body": refusal.body()})
 
     async def stream(self, scope: dict, receive: Any, send: Any) -> None:
         admitted = await self.admit(dict(scope["headers"]), scope.get("query_string", b""))
         if isinstance(admitted, Refusal):
-            await send({"type": "http.response.start", "status": admitted.status,
-                        "headers": _encode(admitted.headers()) + self.security_headers})
-            await send({"type": "http.response.body", "body": admitted.body()})
+            await self._refuse(send, admitted)
             return
         body = events(self.hub, admitted)
         await send({"type": "http.response.start", "status": 200, "headers": self.stream_headers})

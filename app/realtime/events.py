@@ -53,6 +53,9 @@ class Event:
     html: dict[str, str]
     # a newer queued event with the same key replaces an older one for a slow client
     coalesce_key: str | None = None
+    # published at most once: a second publish with the same key is dropped by the broker
+    # (the outbox relay may retry what a dead process had already published)
+    once_key: str | None = None
     seq: int = 0
     epoch: str = ""
     created: float = field(default_factory=time.time)
@@ -79,7 +82,8 @@ class Event:
     def to_wire(self) -> dict[str, object]:
         return {
             "k": self.kind, "rz": pack_ids(self.recipients), "h": self.html,
-            "c": self.coalesce_key, "s": self.seq, "e": self.epoch, "t": self.created,
+            "c": self.coalesce_key, "o": self.once_key, "s": self.seq, "e": self.epoch,
+            "t": self.created,
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class Event:
             kind=str(data["k"]), recipients=recipients_on_wire(data),
             html=dict(data["h"]),  # type: ignore[arg-type]
             coalesce_key=data.get("c"),  # type: ignore[arg-type]
+            once_key=data.get("o"),  # type: ignore[arg-type]
             seq=int(data["s"]), epoch=str(data["e"]), created=float(data["t"]),  # type: ignore[arg-type]
         )
         event.encode()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Iterable, Iterator
 from typing import Protocol
@@ -14,8 +13,6 @@ from app.realtime.broker import Broker
 from app.realtime.connection import Connection
 from app.realtime.control import CloseSessions, Control, ResyncAll
 from app.realtime.events import Event, EventId
-
-log = logging.getLogger(__name__)
 
 
 class StreamListener(Protocol):
@@ -44,6 +41,10 @@ class _Nobody:
 
 class TooManyStreams(Exception):
     """The user already has the maximum number of open streams."""
+
+
+class PublishFailed(Exception):
+    """The broker could not take a durable event (a message or a read mark)."""
 
 
 class Hub:
@@ -120,20 +121,27 @@ class Hub:
     # -- events --------------------------------------------------------------------------
 
     async def publish(self, kind: str, recipients: Iterable[int], html: dict[str, str],
-                      coalesce_key: str | None = None) -> Event | None:
-        """Hand one rendered event to the broker; it comes back through `_deliver`."""
+                      coalesce_key: str | None = None, once_key: str | None = None
+                      ) -> Event | None:
+        """Hand one rendered event to the broker; it comes back through `_deliver`.
+
+        A lost presence or typing event is superseded by the next one, so its failure is
+        only counted; a message or read mark raises PublishFailed, and the outbox keeps it
+        for the relay to publish once the broker is back."""
         targets = frozenset(recipients)
         if not targets:
             return None
-        event = Event(kind=kind, recipients=targets, html=html, coalesce_key=coalesce_key)
+        event = Event(kind=kind, recipients=targets, html=html, coalesce_key=coalesce_key,
+                      once_key=once_key)
         try:
             await self.broker.publish(event)
-        except Exception:
-            # What was stored stays stored; streams resync once the broker is back.
-            log.exception("publishing %s failed", kind)
+        except Exception as error:
             self.metrics.inc("kehai_publish_failures_total", kind=kind)
+            if not event.droppable:
+                raise PublishFailed(kind) from error
             return None
-        self.metrics.inc("kehai_events_published_total", kind=kind)
+        if event.seq:  # 0: a once-only event that was already out
+            self.metrics.inc("kehai_events_published_total", kind=kind)
         return event
 
     def _deliver(self, event: Event) -> None:

@@ -8,6 +8,8 @@ from app.realtime.control import Control
 from app.realtime.events import Event, EventId, new_epoch
 from app.realtime.replay import ReplayBuffer
 
+ONCE_KEYS = 100_000  # far more than the outbox can hold unpublished
+
 
 class MemoryBroker:
     def __init__(self, config: Config) -> None:
@@ -16,6 +18,7 @@ class MemoryBroker:
         self.replay_buffer = ReplayBuffer(
             config.replay_window_s, config.replay_min_events, config.replay_max_events
         )
+        self._published: dict[str, None] = {}  # once keys, oldest first, bounded
         self._deliver: Deliver | None = None
         self._control: OnControl | None = None
 
@@ -23,6 +26,12 @@ class MemoryBroker:
         self._deliver, self._control = deliver, control
 
     async def publish(self, event: Event) -> None:
+        if event.once_key is not None:
+            if event.once_key in self._published:
+                return  # already out: event.seq stays 0
+            self._published[event.once_key] = None
+            if len(self._published) > ONCE_KEYS:
+                del self._published[next(iter(self._published))]
         self.seq += 1
         event.epoch, event.seq = self.epoch, self.seq
         event.encode()

@@ -24,9 +24,13 @@ from app.realtime.events import Event, EventId, new_epoch, recipients_on_wire
 
 log = logging.getLogger(__name__)
 REDIS_POOL_SIZE = 32  # commands in flight per process; more wait their turn
+ONCE_TTL_S = 24 * 3600  # the outbox relay retries within minutes; a day is plenty
 
-# KEYS: seq, log, channel, epoch   ARGV: payload, maxlen, new epoch
+# KEYS: seq, log, channel, epoch, once key (or "")   ARGV: payload, maxlen, new epoch, once ttl
 PUBLISH = """
+if KEYS[5] ~= '' and not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[4]) then
+  return {'', 0}
+end
 local epoch = redis.call('GET', KEYS[4])
 if not epoch then
   epoch = ARGV[3]
@@ -129,9 +133,13 @@ class RedisBroker:
     async def publish(self, event: Event) -> None:
         payload = json.dumps({k: v for k, v in event.to_wire().items() if k not in ("s", "e")},
                              separators=(",", ":"))
+        once = f"{self.config.redis_prefix}once:{event.once_key}" if event.once_key else ""
         epoch, seq = await self._script(
-            keys=[self.keys["seq"], self.keys["log"], self.keys["channel"], self.keys["epoch"]],
-            args=[payload, self.config.replay_max_events * 10, new_epoch()])
+            keys=[self.keys["seq"], self.keys["log"], self.keys["channel"], self.keys["epoch"],
+                  once],
+            args=[payload, self.config.replay_max_events * 10, new_epoch(), ONCE_TTL_S])
+        if not int(seq):
+            return  # published before (by a process that died before it could say so)
         event.epoch, event.seq = epoch, int(seq)
         event.encode()
 

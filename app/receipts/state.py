@@ -1,4 +1,8 @@
-"""Read state derived from watermarks: who has read each message, and when."""
+"""Read state derived from watermarks: who has read each message, and when.
+
+Only the shared watermark is read here: it moves only while a member sends read receipts, so
+what is shown never includes a read made with receipts off (their real watermark, which
+drives their own unread counts, may be further on)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from datetime import datetime
 from app.db import run_db
 from app.models import Conversation, Membership, Message, User
 
-Mark = tuple[int, int, datetime | None, str]  # (user_id, up_to, at, display_name)
+Mark = tuple[int, int, datetime | None, str, str]  # (user_id, up_to, at, display_name, username)
+Reader = tuple[str, str]  # (display_name, username): names can look alike, usernames cannot
 
 
 @dataclass
@@ -18,20 +23,20 @@ class ReadState:
     direct: bool
     marks: list[Mark]
 
-    def for_message(self, message: Message) -> tuple[int, datetime | None, list[str]]:
-        """(readers, when the latest reader read, their names) for one message."""
+    def for_message(self, message: Message) -> tuple[int, datetime | None, list[Reader]]:
+        """(readers, when the latest reader read, who they are) for one message."""
         readers = [
-            (at, name) for uid, up_to, at, name in self.marks
+            (at, (name, username)) for uid, up_to, at, name, username in self.marks
             if uid != message.author_id and up_to >= message.id
         ]
-        times = [at for at, _name in readers if at is not None]
-        return len(readers), (max(times) if times else None), [n for _at, n in readers]
+        times = [at for at, _who in readers if at is not None]
+        return len(readers), (max(times) if times else None), [who for _at, who in readers]
 
 
 def _watermarks(conversation_id: int) -> list[Mark]:
     rows = (
-        Membership.select(Membership.user, Membership.last_read_message_id,
-                          Membership.last_read_at, User.display_name)
+        Membership.select(Membership.user, Membership.shared_read_message_id,
+                          Membership.shared_read_at, User.display_name, User.username)
         .join(User)
         .where((Membership.conversation == conversation_id) & (User.send_read_receipts == True))  # noqa: E712
         .tuples()

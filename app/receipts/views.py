@@ -7,7 +7,7 @@ from quart import Blueprint, abort, g, request
 from app.db import run_db
 from app.i18n import gettext as _
 from app.receipts import Receipts, advance
-from app.web.guards import CONVERSATION, conversation_or_404, login_required, not_found
+from app.web.guards import CONVERSATION, conversation_or_404, login_required
 from app.web.params import MAX_ID, bounded_int
 
 
@@ -27,12 +27,8 @@ class ReceiptRoutes:
         up_to = bounded_int(form, "up_to", 0, MAX_ID, clamp=False)
         if up_to is None:
             abort(422, _("up_to must be a message id."))
-        result = await run_db(advance, conversation_id, g.user.id, up_to)
-        if result is None:
-            not_found()
-        moved, before, after = result
-        if after < 0:
+        read = await run_db(advance, conversation_id, g.user, up_to)
+        if read is None:  # membership was checked above (404): the message is elsewhere
             abort(422, _("That message is not in this conversation."))
-        if moved:  # backwards or repeated marks change nothing and tell nobody
-            await self.receipts.messages_read(conversation_id, g.user, before, after)
+        await self.receipts.announce(conversation_id, g.user, read)  # backwards: tells nobody
         return "", 204

@@ -8,7 +8,13 @@ from peewee import IntegrityError
 from quart import Blueprint, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WResponse
 
-from app.accounts import hash_password, password_problem, verify_password
+from app.accounts import (
+    clean_name,
+    display_name_problem,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from app.db import run_db
 from app.i18n import gettext as _
 from app.kehai import kehai
@@ -47,15 +53,14 @@ async def register_form() -> str:
 async def register() -> WResponse | tuple[str, int]:
     form = await request.form
     username = form.get("username", "").strip().lower()
-    display_name = " ".join(form.get("display_name", "").split())
+    display_name = clean_name(form.get("display_name", ""))
     password = form.get("password", "")
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username):
         errors["username"] = _("Use 2–32 lower-case letters, digits or underscores.")
-    if not display_name:
-        errors["display_name"] = _("Tell people what to call you.")
-    elif len(display_name) > 64:
-        errors["display_name"] = _("Keep your name under 64 characters.")
+    name_problem = display_name_problem(display_name)
+    if name_problem:
+        errors["display_name"] = name_problem
     problem = password_problem(password)
     if problem:
         errors["password"] = problem

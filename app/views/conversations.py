@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from peewee import IntegrityError
 from quart import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WResponse
 
+from app.accounts import has_invisible
 from app.db import database, run_db
 from app.i18n import gettext as _
 from app.kehai import kehai
@@ -105,6 +107,8 @@ async def create() -> WResponse | tuple[str, int]:
         names.discard(me.username)
         if not title or len(title) > MAX_TITLE:
             return await _index_page(_("Give the group a title of 1–80 characters."), 422)
+        if has_invisible(title):  # the same rule as names: a title must look like what it is
+            return await _index_page(_("Use visible characters only in the title."), 422)
         if not names:
             return await _index_page(_("Add at least one other member."), 422)
         members = await run_db(User.by_usernames, sorted(names))
@@ -138,8 +142,7 @@ async def show(conversation_id: int) -> str:
     messages, has_older = await run_db(Message.latest, conversation_id)
     listed = await _inbox(*members)
     reads = await read_state(conversation)
-    seen = (await run_db(UserStatus.last_seen_of, [m.id for m in members])
-            if conversation.is_direct else {})
+    seen = await _last_seen(members) if conversation.is_direct else {}
     return await render_template(
         "conversations/show.html", last_seen_by_id=seen,
         typing_names=_typing_names(conversation.id, members),
@@ -163,6 +166,13 @@ async def history(conversation_id: int) -> str:
         "messages/_history.html", conversation=conversation, messages=messages,
         has_older=has_older, reads=reads,
     )
+
+
+async def _last_seen(members: list[User]) -> dict[int, datetime | None]:
+    """When each member was last seen, as others may read it (never for hidden ones)."""
+    stored = await run_db(UserStatus.last_seen_of, [m.id for m in members])
+    presence = kehai().presence
+    return {m.id: presence.shown_last_seen(m, stored.get(m.id)) for m in members}
 
 
 def _typing_names(conversation_id: int, members: list[User]) -> list[str]:

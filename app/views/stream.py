@@ -52,6 +52,8 @@ def _refused(refusal: Refusal) -> Response:
 
 @bp.get("/sse")
 async def sse() -> Response:
+    if request.method == "HEAD":  # a HEAD would open a real stream (counted, user online)
+        return Response("GET only\n", status=405, headers={"Allow": "GET"})
     user = g.get("user")
     refusal = await admission(kehai(), user.id if user else None)
     if refusal is not None:
