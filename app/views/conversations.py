@@ -9,7 +9,6 @@ from peewee import IntegrityError
 from quart import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WResponse
 
-from app.accounts import has_invisible
 from app.db import database, run_db
 from app.i18n import gettext as _
 from app.kehai import kehai
@@ -107,8 +106,6 @@ async def create() -> WResponse | tuple[str, int]:
         names.discard(me.username)
         if not title or len(title) > MAX_TITLE:
             return await _index_page(_("Give the group a title of 1–80 characters."), 422)
-        if has_invisible(title):  # the same rule as names: a title must look like what it is
-            return await _index_page(_("Use visible characters only in the title."), 422)
         if not names:
             return await _index_page(_("Add at least one other member."), 422)
         members = await run_db(User.by_usernames, sorted(names))
