@@ -14,7 +14,7 @@ def _serve(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config as HConfig
 
-    from app import create_app, lean
+    from app import create_app, served
     from app.config import Config
 
     overrides: dict[str, Any] = {}
@@ -41,6 +41,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.fd is None:
         print(f"Kehai is running on http://{config.host}:{config.port}  (Ctrl+C to stop)",
               flush=True)
+    if config.host in ("0.0.0.0", "::") and not config.allowed_hosts:
+        print("warning: bound to every address but KEHAI_ALLOWED_HOSTS is unset: only "
+              "localhost and 127.0.0.1 are answered, other Host names get 400",
+              file=sys.stderr, flush=True)
 
     async def main() -> None:
         from app.heap import trim_forever
@@ -57,8 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
             # End every stream first: Hypercorn would otherwise wait for them (issue 308).
             app.kehai.hub.shutdown()
 
-        application: Any = lean(app) if config.lean_sse else app
-        await serve(application, hconfig, shutdown_trigger=shutdown_trigger)
+        await serve(served(app), hconfig, shutdown_trigger=shutdown_trigger)
         trimmer.cancel()
 
     _run(main())

@@ -102,3 +102,16 @@ def lean(app: KehaiApp) -> Any:
     from app.web.headers import asgi_headers
 
     return LeanSSE(app, app.kehai.hub, StreamDoor(app, app.kehai), asgi_headers())
+
+
+def served(app: KehaiApp) -> Any:
+    """What `run.py` serves: the lean /sse beside the app (when on), behind the edge checks
+    that hold for every request, the stream included: trusted proxies, then allowed hosts."""
+    from app.web.headers import asgi_headers
+    from app.web.hosts import AllowedHosts, allowed
+    from app.web.proxy import TrustedProxies, networks
+
+    config = app.kehai.config
+    inner: Any = lean(app) if config.lean_sse else app
+    hosts = AllowedHosts(inner, allowed(config.allowed_hosts, config.host), asgi_headers())
+    return TrustedProxies(hosts, networks(config.trusted_proxies))

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,7 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     """The fields an operator sets with KEHAI_* variables (README "Configuration")."""
     return {
         "instance_dir": Path(env.get("KEHAI_INSTANCE_DIR", str(ROOT / "instance"))),
@@ -42,7 +43,14 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
         "workers": int(env.get("KEHAI_WORKERS", "1")),
         "session_idle_s": float(env.get("KEHAI_SESSION_IDLE_S", 14 * 86400)),
         "session_max_s": float(env.get("KEHAI_SESSION_MAX_S", 30 * 86400)),
+        "trusted_proxies": _listed(env.get("KEHAI_TRUSTED_PROXIES", "")),
+        "allowed_hosts": _listed(env.get("KEHAI_ALLOWED_HOSTS", "")),
+        "metrics_token": env.get("KEHAI_METRICS_TOKEN", ""),
     }
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,11 @@ class Config:
     workers: int = 1
     db_threads: int = 8
     testing: bool = False
+    # the edge: proxies whose X-Forwarded-Proto/-For count, the Host names served (empty:
+    # local names and `host`), and the bearer token /metrics requires (empty: none)
+    trusted_proxies: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    metrics_token: str = ""
 
     # the live stream (docs/ARCHITECTURE.md "Parameters")
     heartbeat_s: float = 20.0
@@ -94,6 +107,7 @@ class Config:
     typing_limit: tuple[int, float] = (1, 1.0)
     presence_limit: tuple[int, float] = (30, 10.0)  # a tab reports on visibility/idle changes
     register_limit: tuple[int, float] = (10, 3600.0)
+    conversation_limit: tuple[int, float] = (60, 3600.0)  # new conversations per user
     stream_limit: tuple[int, float] = (120, 60.0)
     max_body_bytes: int = 64 * 1024
 

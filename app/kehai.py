@@ -8,23 +8,31 @@ place.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any, cast
 
 from quart import Quart, current_app
 
 from app.config import Config
 from app.dashboard import Dashboard
+from app.db import run_db
 from app.limits import Limits
 from app.messages import Messages
 from app.metrics import Metrics
+from app.models import Session
+from app.models.session import Lifetime
 from app.presence import Presence
 from app.realtime.connection import Connection
 from app.realtime.control import Control
 from app.realtime.hub import Hub
 from app.receipts import Receipts
 from app.relay import Outage, Relay
+from app.tasks import TaskSet
 from app.typists import Typing
 from app.web.render import Renderer
+
+log = logging.getLogger(__name__)
 
 
 def _backends(config: Config) -> tuple[Any, Any, Any]:
@@ -63,6 +71,7 @@ class Kehai:
                             "message-read": self.receipts.republish},
                            config.outbox_relay_s, config.outbox_grace_s, outage)
         self.hub.listener = self
+        self._tasks = TaskSet(__name__)
 
     # -- what crosses capabilities ----------------------------------------------------------
 
@@ -99,8 +108,33 @@ class Kehai:
         await self.hub.start()
         await self.presence.start()
         await self.relay.start()
+        self._tasks.spawn(self._watch_sessions())
+
+    async def _watch_sessions(self) -> None:
+        """Every session_check_s, end the streams of sessions that are gone or expired.
+
+        Logout and password changes end their streams at once; a session deleted in the
+        database directly (an administrator, another tool) or expired would otherwise keep
+        its stream for the whole stream lifetime. One query per interval for all of this
+        process's streams; realtime itself never touches the database.
+        """
+        config = self.config
+        lifetime = Lifetime(config.session_idle_s, config.session_max_s)
+        while True:
+            await asyncio.sleep(config.session_check_s)
+            open_ids = sorted({conn.session_id for conn in self.hub.connections()})
+            if not open_ids:
+                continue
+            try:
+                live = await run_db(Session.live_among, open_ids, lifetime)
+                gone = [sid for sid in open_ids if sid not in live]
+                if gone:
+                    await self.hub.end_sessions(gone)
+            except Exception as error:  # the database or broker away: try again next time
+                log.warning("session check skipped: %s", error)
 
     async def stop(self) -> None:
+        await self._tasks.cancel_all()
         self.hub.shutdown()
         await self.relay.stop()
         await self.presence.stop()

@@ -54,15 +54,22 @@ def _unread(user_id: int) -> dict[int, int]:
     return dict(rows)
 
 
-def inbox(user_id: int, limit: int = 100) -> list[InboxItem]:
-    """One query per concern, never one per row."""
-    conversations = list(
+PER_PAGE = 100
+
+
+def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[InboxItem], bool]:
+    """One page of the list, newest first, and whether older conversations follow (so a
+    flood of new rooms can push a chat off the first page, but never out of reach).
+    One query per concern, never one per row."""
+    rows = list(
         Conversation.select()
         .join(Membership)
         .where(Membership.user == user_id)
         .order_by(Conversation.last_activity.desc(), Conversation.id.desc())
-        .limit(limit)
+        .offset((page - 1) * per_page)
+        .limit(per_page + 1)
     )
+    conversations, more = rows[:per_page], len(rows) > per_page
     partners = _partners([c.id for c in conversations if c.is_direct], user_id)
     lasts = _last_messages([c.last_message_id for c in conversations if c.last_message_id])
     unread = _unread(user_id)
@@ -72,7 +79,7 @@ def inbox(user_id: int, limit: int = 100) -> list[InboxItem]:
         title = (partner.display_name if partner else "?") if c.is_direct else (c.title or "")
         last = lasts.get(c.last_message_id)
         items.append(InboxItem(c, title, partner, last, unread.get(c.id, 0)))
-    return items
+    return items, more
 
 
 def conversation_view(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from peewee import IntegrityError
 from quart import Blueprint, g, redirect, render_template, request, url_for
@@ -12,7 +13,7 @@ from app.db import database, run_db
 from app.i18n import gettext as _
 from app.kehai import kehai
 from app.models import DIRECT, GROUP, Conversation, Membership, Message, User, UserStatus
-from app.models.inbox import InboxItem, conversation_view, inbox
+from app.models.inbox import conversation_view, inbox
 from app.presence.audience import SHOWN_MEMBERS
 from app.receipts.state import read_state
 from app.web.guards import CONVERSATION, conversation_or_404, login_required, not_found
@@ -20,19 +21,21 @@ from app.web.params import MAX_ID, bounded_int
 
 bp = Blueprint("conversations", __name__)
 MAX_TITLE = 80
+MAX_PAGE = 10_000
 
 
-async def _inbox(*also: User) -> tuple[list[InboxItem], dict[str, str]]:
-    """The viewer's conversation list, and the status of everyone it (or `also`) shows."""
-    items = await run_db(inbox, g.user.id)
+async def _inbox(*also: User) -> dict[str, Any]:
+    """The page of the viewer's conversation list asked for (`?page=`), the next page's
+    number if there is one, and the status of everyone it (or `also`) shows."""
+    page = bounded_int(request.args, "page", 1, MAX_PAGE, default=1) or 1
+    items, more = await run_db(inbox, g.user.id, page)
     presence = kehai().presence.statuses_for([*also, *[i.partner for i in items if i.partner]])
-    return items, presence
+    return {"items": items, "presence": presence, "next_page": page + 1 if more else None}
 
 
 async def _index_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
-    items, presence = await _inbox()
-    page = await render_template("conversations/index.html", items=items, error=error,
-                                 presence=presence, active_id=None)
+    page = await render_template("conversations/index.html", error=error, active_id=None,
+                                 **await _inbox())
     return page, status
 
 
@@ -45,10 +48,9 @@ async def index() -> tuple[str, int]:
 @bp.get("/sidebar")
 @login_required
 async def sidebar() -> str:
-    items, presence = await _inbox()
     active = bounded_int(request.args, "active", 1, MAX_ID)
-    return await render_template("conversations/_list.html", items=items, presence=presence,
-                                 active_id=active)
+    return await render_template("conversations/_list.html", active_id=active,
+                                 **await _inbox())
 
 
 def _start_direct(me: User, other: User) -> Conversation:
@@ -77,6 +79,13 @@ def _start_group(me: User, title: str, members: list[User]) -> Conversation:
     return conversation
 
 
+async def _limit_creation(me: User) -> None:
+    """After validation, as for every POST: a burst of new rooms would push someone's real
+    chats down their list (paged, so never out of reach, but buried)."""
+    await kehai().limits.enforce(f"conversations:{me.id}", kehai().config.conversation_limit,
+                                 _("You are starting conversations too fast. Wait a little."))
+
+
 @bp.post("/conversations")
 @login_required
 async def create() -> WResponse | tuple[str, int]:
@@ -89,6 +98,7 @@ async def create() -> WResponse | tuple[str, int]:
         other = await run_db(User.by_username, name)
         if other is None:
             return await _index_page(_("Nobody is called “%(name)s”.", name=name), 422)
+        await _limit_creation(me)
         conversation = await run_db(_start_direct, me, other)
     else:
         title = " ".join(form.get("title", "").split())
@@ -103,6 +113,7 @@ async def create() -> WResponse | tuple[str, int]:
         if missing:
             error = _("Nobody is called “%(name)s”.", name=", ".join(missing))
             return await _index_page(error, 422)
+        await _limit_creation(me)
         conversation = await run_db(_start_group, me, title, members)
     return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
 
@@ -126,7 +137,7 @@ def _title(conversation: Conversation, members: list[User], me: User) -> str:
 async def show(conversation_id: int) -> str:
     conversation, membership, members = await _membership_or_404(conversation_id)
     messages, has_older = await run_db(Message.latest, conversation_id)
-    items, presence = await _inbox(*members)
+    listed = await _inbox(*members)
     reads = await read_state(conversation)
     seen = await _last_seen(members) if conversation.is_direct else {}
     return await render_template(
@@ -134,7 +145,7 @@ async def show(conversation_id: int) -> str:
         typing_names=_typing_names(conversation.id, members),
         conversation=conversation, membership=membership, members=members,
         title=_title(conversation, members, g.user), messages=messages, has_older=has_older,
-        items=items, presence=presence, active_id=conversation.id, reads=reads,
+        active_id=conversation.id, reads=reads, **listed,
         shown_members=SHOWN_MEMBERS,
     )
 

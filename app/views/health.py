@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+import hmac
+
+from quart import Blueprint, Response, request
 
 from app.db import database, run_db
 from app.kehai import kehai
@@ -31,6 +33,18 @@ async def healthz() -> Response:
     return Response(body, status=200 if ok else 503, mimetype="text/plain")
 
 
+def _authorized(token: str) -> bool:
+    """With KEHAI_METRICS_TOKEN set, only `Authorization: Bearer <token>` may read metrics
+    (they name users' activity); compared in constant time, as bytes."""
+    if not token:
+        return True
+    sent = request.headers.get("Authorization", "")
+    return hmac.compare_digest(sent.encode("utf-8", "replace"), f"Bearer {token}".encode())
+
+
 @bp.get("/metrics")
 async def metrics() -> Response:
+    if not _authorized(kehai().config.metrics_token):
+        return Response("Unauthorized\n", status=401, mimetype="text/plain",
+                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     return Response(kehai().metrics.render(), mimetype="text/plain; version=0.0.4")

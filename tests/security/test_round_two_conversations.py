@@ -42,6 +42,19 @@ def cid_of(r) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+async def test_creating_conversations_in_a_burst_gets_429_with_retry_after(make_user):
+    mallory = await make_user("mallory")
+    await make_user("alice")
+    answers = []
+    for n in range(101):
+        r = await mallory.post("/conversations", {"title": f"spam {n}", "members": "alice"},
+                               htmx=False)
+        answers.append(r.status_code)
+        if r.status_code == 429:
+            assert int(r.headers["Retry-After"]) >= 1
+            break
+    assert 429 in answers, f"101 conversations in a burst were all created: {set(answers)}"
+    assert set(answers) <= {303, 429}
 
 
 def _older_links(html: str) -> list[str]:
@@ -55,6 +68,32 @@ def _older_links(html: str) -> list[str]:
     return links
 
 
+async def test_a_flood_of_groups_never_hides_a_real_chat_from_the_victims_list(make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    real = cid_of(await bob.post("/conversations", {"with": "alice"}, htmx=False))
+    assert (await bob.post(f"/c/{real}/messages", {"body": "the real chat"})).status_code == 201
+    for n in range(51):  # 102 groups from 51 accounts: two each, under any per-user limit
+        attacker = await make_user(f"spammer{n}")
+        for k in range(2):
+            r = await attacker.post("/conversations",
+                                    {"title": f"spam {n}.{k}", "members": "alice"}, htmx=False)
+            assert r.status_code == 303, r.status_code
+    _status, page = await alice.page("/")
+    listed = set(CONVERSATION_ITEM.findall(page))
+    assert str(real) not in listed, "the flood did not push the real chat off: proves nothing"
+    seen, queue = set(), _older_links(page)
+    while queue and str(real) not in listed and len(seen) < 10:
+        link = queue.pop(0)
+        if link in seen:
+            continue
+        seen.add(link)
+        r = await alice.client.get(link, headers={"HX-Request": "true"})
+        assert r.status_code == 200, (link, r.status_code)
+        more = await r.get_data(as_text=True)
+        listed |= set(CONVERSATION_ITEM.findall(more))
+        queue += _older_links(more)
+    assert str(real) in listed, (
+        f"alice cannot reach her real chat from her list (paging links followed: {sorted(seen)})")
 
 
 # --------------------------------------------------------------------------------------------

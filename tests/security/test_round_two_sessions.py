@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -122,6 +124,24 @@ def checked_server(tmp_path: Path):
     srv.stop()
 
 
+async def test_a_session_deleted_in_the_database_closes_its_open_stream_soon(
+        checked_server, raw_stream):
+    server, database = checked_server
+    alice = Person(server.url, "alice")
+    stream = await raw_stream(alice)
+    await stream.first(within=15)
+    with sqlite3.connect(database) as db:  # an admin (or another tool) ends every session
+        assert db.execute("DELETE FROM session").rowcount >= 1
+    began = time.monotonic()
+    try:
+        await asyncio.wait_for(stream.ended.wait(), 6 * CHECK_S + 5)
+    except TimeoutError:
+        raise AssertionError(
+            f"the stream of a deleted session was still open after {time.monotonic() - began:.1f}"
+            f" s (session_check_s = {CHECK_S})") from None
+    again = httpx.get(server.url + "/sse", cookies=alice.cookies(), timeout=5)
+    assert again.status_code == 401
+    alice.close()
 
 
 # --------------------------------------------------------------------------------------------
