@@ -42,6 +42,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
         "workers": int(env.get("KEHAI_WORKERS", "1")),
         "session_idle_s": float(env.get("KEHAI_SESSION_IDLE_S", 14 * 86400)),
         "session_max_s": float(env.get("KEHAI_SESSION_MAX_S", 30 * 86400)),
+        "log_level": env.get("KEHAI_LOG_LEVEL", "info"),
+        "log_format": env.get("KEHAI_LOG_FORMAT", "text"),
+        "metrics_port_base": int(env.get("KEHAI_METRICS_PORT_BASE", "0")),
     }
 
 
@@ -59,6 +62,9 @@ class Config:
     workers: int = 1
     db_threads: int = 8
     testing: bool = False
+    log_level: str = "info"
+    log_format: str = "text"  # or "json": one object per line
+    metrics_port_base: int = 0  # with --workers N, worker n also serves /metrics on base + n
 
     # the live stream (docs/ARCHITECTURE.md "Parameters")
     heartbeat_s: float = 20.0

@@ -66,7 +66,8 @@ class Server:
             self.proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *self.args],
                                          cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        # Generous: on a loaded machine a cold start (imports, migrations) took over 20 s.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
