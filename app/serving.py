@@ -33,11 +33,18 @@ def serve_one(config: Config, fd: int | None = None, worker: int | None = None) 
 
     app = create_app(config)
     hconfig = hypercorn_config(config, fd)
+    application: Any = lean(app) if config.lean_sse else app
+    if config.metrics_port_base:
+        from app.telemetry import MetricsPort
+
+        # Each worker's own figures on its own port: the shared port answers from any one.
+        port = config.metrics_port_base + (worker or 0)
+        hconfig.bind.append(f"{config.host}:{port}")
+        application = MetricsPort(application, port, app.kehai.registry)
     if fd is None:
         # The one line a person starting the app reads; everything else goes to the log.
         print(f"Kehai is running on http://{config.host}:{config.port}  (Ctrl+C to stop)",
               flush=True)
-    application: Any = lean(app) if config.lean_sse else app
     _run(_serve(app, application, hconfig))
     return 0
 

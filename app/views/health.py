@@ -6,6 +6,7 @@ from quart import Blueprint, Response
 
 from app.db import database, run_db
 from app.kehai import kehai
+from app.telemetry import render
 
 bp = Blueprint("health", __name__)
 
@@ -33,4 +34,5 @@ async def healthz() -> Response:
 
 @bp.get("/metrics")
 async def metrics() -> Response:
-    return Response(kehai().metrics.render(), mimetype="text/plain; version=0.0.4")
+    body, content_type = render(kehai().registry)
+    return Response(body, content_type=content_type)
