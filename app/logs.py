@@ -31,7 +31,9 @@ class TextFormatter(logging.Formatter):
     """`time LEVEL logger: message`; the message already reads as a sentence."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_timestamp(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        # A path or header may carry a decoded line break: keep one record on one line.
+        message = record.getMessage().replace("\r", "\\r").replace("\n", "\\n")
+        line = f"{_timestamp(record)} {record.levelname} {record.name}: {message}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -67,3 +69,21 @@ def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = No
         routed.handlers = []
         routed.propagate = True
         routed.setLevel(logging.NOTSET)
+
+
+class OutageLog:
+    """One warning when a dependency starts failing and one when it works again: an expected
+    outage (Redis restarting, the database failing over) is not a traceback per request."""
+
+    def __init__(self, log: logging.Logger, what: str) -> None:
+        self.log, self.what, self.down = log, what, False
+
+    def failed(self, error: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            self.log.warning("%s unavailable (%s: %s)", self.what, type(error).__name__, error)
+
+    def ok(self) -> None:
+        if self.down:
+            self.down = False
+            self.log.warning("%s available again", self.what)

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from app.realtime import kinds
+from app.realtime import kinds, stream_log
 from app.realtime import sse as framing
 from app.realtime.connection import Connection
 from app.realtime.events import Event, EventId
@@ -62,6 +62,7 @@ async def events(hub: Hub, admission: Admission) -> AsyncIterator[bytes]:
     except TooManyStreams:
         return
     metrics = hub.metrics
+    began = stream_log.opened(conn, resume)
     try:
         yield await _opening(hub, conn, resume)
         while True:
@@ -83,6 +84,7 @@ async def events(hub: Hub, admission: Admission) -> AsyncIterator[bytes]:
                 yield framing.comment("ping")
     finally:
         hub.close(conn)
+        stream_log.closed(conn, began)
 
 
 async def _opening(hub: Hub, conn: Connection, resume: str | None) -> bytes:
