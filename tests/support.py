@@ -99,13 +99,15 @@ class Person:
 
     def __init__(self, base_url: str, username: str, display_name: str | None = None,
                  password: str = "correct horse battery", lang: str = "en",
-                 register: bool = True) -> None:
+                 register: bool = True, **client: object) -> None:
         self.base_url = base_url
         self.username = username
         self.display_name = display_name or username.capitalize()
         self.password = password
-        self.http = httpx.Client(base_url=base_url, timeout=10,
-                                 headers={"Accept-Language": lang}, follow_redirects=False)
+        # `client`: more httpx.Client options (verify= a proxy's test CA, http2=True, ...)
+        self.http = httpx.Client(base_url=base_url, timeout=10,  # type: ignore[arg-type]
+                                 headers={"Accept-Language": lang}, follow_redirects=False,
+                                 **client)
         self.csrf = ""
         if register:
             self.register()
