@@ -79,9 +79,13 @@ def create_app(config: Config | None = None) -> KehaiApp:
 
     kehai = Kehai(config, Renderer(app))
     app.kehai = kehai
+    from app.views.access_log import install_access_log
+    from app.views.assets import install_assets
     from app.views.hooks import install_hooks
 
+    install_access_log(app)
     install_hooks(app)
+    install_assets(app)
     _register_routes(app, kehai)
 
     @app.before_serving

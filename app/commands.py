@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from peewee import IntegrityError
@@ -12,13 +13,15 @@ from app.migrate import apply_pending
 from app.models import Conversation, Membership, User
 from app.models.user import USERNAME_RE
 
+log = logging.getLogger(__name__)
+
 
 def _open() -> None:
     config = Config.from_env()
     database = db.init(config.database_url, 1)
     applied = apply_pending(database)
     if applied:
-        print(f"applied migrations: {', '.join(applied)}", file=sys.stderr)
+        log.info("applied migrations: %s", ", ".join(applied))
 
 
 def migrate() -> int:

@@ -46,6 +46,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
         "trusted_proxies": _listed(env.get("KEHAI_TRUSTED_PROXIES", "")),
         "allowed_hosts": _listed(env.get("KEHAI_ALLOWED_HOSTS", "")),
         "metrics_token": env.get("KEHAI_METRICS_TOKEN", ""),
+        "log_level": env.get("KEHAI_LOG_LEVEL", "info"),
+        "log_format": env.get("KEHAI_LOG_FORMAT", "text"),
+        "metrics_port_base": int(env.get("KEHAI_METRICS_PORT_BASE", "0")),
     }
 
 
@@ -72,6 +75,9 @@ class Config:
     trusted_proxies: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     metrics_token: str = ""
+    log_level: str = "info"
+    log_format: str = "text"  # or "json": one object per line
+    metrics_port_base: int = 0  # with --workers N, worker n also serves /metrics on base + n
 
     # the live stream (docs/ARCHITECTURE.md "Parameters")
     heartbeat_s: float = 20.0

@@ -12,9 +12,10 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from peewee import Database, DatabaseProxy, SqliteDatabase
+from playhouse import db_url
 from playhouse.pool import PooledPostgresqlDatabase
 
 T = TypeVar("T")
@@ -23,42 +24,30 @@ database = DatabaseProxy()
 _executor: ThreadPoolExecutor | None = None
 
 
+# WAL lets page reads run while a message is being written; busy_timeout rides out the short
+# write locks instead of failing with "database is locked".
+SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
+                  "synchronous": "normal"}
+POSTGRES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
+
+
 def open_database(url: str, threads: int = 8) -> Database:
-    """Build a peewee database from a URL: sqlite:///path or postgresql://user@host/db."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        path = unquote(parsed.path)[1:] if parsed.path.startswith("//") else unquote(parsed.path)
-        # WAL lets page reads run while a message is being written; busy_timeout rides out
-        # the short write locks instead of failing with "database is locked".
-        return SqliteDatabase(
-            path,
-            pragmas={
-                "journal_mode": "wal",
-                "foreign_keys": 1,
-                "busy_timeout": 10000,
-                "synchronous": "normal",
-            },
-        )
-    if parsed.scheme in ("postgres", "postgresql"):
-        options: dict[str, Any] = {"host": parsed.hostname or "127.0.0.1"}
-        if parsed.port:
-            options["port"] = parsed.port
-        if parsed.username:
-            options["user"] = unquote(parsed.username)
-        if parsed.password:
-            options["password"] = unquote(parsed.password)
-        for pair in filter(None, parsed.query.split("&")):
-            key, _, value = pair.partition("=")
-            if key == "options":
-                options["options"] = unquote(value)
-        return PooledPostgresqlDatabase(
-            parsed.path.lstrip("/") or "postgres",
-            max_connections=threads + 2,
-            stale_timeout=300,
-            timeout=10,
-            **options,
-        )
-    raise ValueError(f"unsupported database URL scheme: {parsed.scheme!r}")
+    """Build a peewee database from a URL with `playhouse.db_url`: `sqlite:///relative.db`,
+    `sqlite:////absolute.db`, or `postgresql://user:password@host:port/db?sslmode=require&...`,
+    where every query parameter reaches the driver (libpq's sslmode, application_name,
+    connect_timeout, options, ...) or the pool (max_connections, stale_timeout, timeout)."""
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        return db_url.connect(url, pragmas=SQLITE_PRAGMAS)
+    if scheme in POSTGRES:
+        # Always pooled: every query borrows a connection for its duration (run_db).
+        kwargs: dict[str, Any] = {"max_connections": threads + 2, "stale_timeout": 300,
+                                  "timeout": 10}
+        kwargs.update(db_url.parse(url, unquote_password=True, unquote_user=True))
+        if not kwargs.get("database"):
+            raise ValueError(f"{scheme}:// URL without a database name: .../dbname")
+        return PooledPostgresqlDatabase(**kwargs)
+    raise ValueError(f"unsupported database URL scheme: {scheme!r}")
 
 
 def init(url: str, threads: int = 8) -> Database:

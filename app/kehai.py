@@ -29,6 +29,7 @@ from app.realtime.hub import Hub
 from app.receipts import Receipts
 from app.relay import Outage, Relay
 from app.tasks import TaskSet
+from app.telemetry import declare, registry
 from app.typists import Typing
 from app.web.render import Renderer
 
@@ -55,10 +56,9 @@ class Kehai:
         self.config = config
         self.metrics = Metrics()
         self.redis, broker, limiter = _backends(config)
+        declare(self.metrics, lambda: getattr(broker, "reconnects", 0))
         self.limits = Limits(limiter)
         self.hub = Hub(broker, config, self.metrics)
-        self.metrics.gauge("kehai_broker_reconnects_total",
-                           lambda: getattr(broker, "reconnects", 0))
         self.presence = Presence(self.hub, config, renderer, self.presence_changed, self.redis)
         self.typing = Typing(self.hub, renderer, config.typing_expiry_s,
                              shared=self.redis is not None, on_change=self.typing_changed)
@@ -72,6 +72,7 @@ class Kehai:
                            config.outbox_relay_s, config.outbox_grace_s, outage)
         self.hub.listener = self
         self._tasks = TaskSet(__name__)
+        self.registry = registry(self.metrics)  # what /metrics serves
 
     # -- what crosses capabilities ----------------------------------------------------------
 

@@ -3,8 +3,9 @@ a worker that dies is restarted while the others serve."""
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,29 +14,20 @@ from collections.abc import Callable
 from app import db
 from app.config import ROOT, Config
 from app.migrate import apply_pending
+from app.serving import listening_socket
+
+log = logging.getLogger(__name__)
 
 RESTART_MIN_S = 0.5  # a crash loop backs off to RESTART_MAX_S between attempts
 RESTART_MAX_S = 30.0
 
 
-def listening_socket(config: Config) -> socket.socket:
-    """The server's socket. Connections accepted from it inherit TCP_USER_TIMEOUT: data the
-    peer has not acknowledged for `write_timeout_s` makes the kernel drop the connection, so
-    a client that vanished (no FIN, no RST: a closed laptop, a dead network) ends its stream
-    and goes offline within the presence lease instead of after the kernel's ~15 minutes of
-    retransmissions. Heartbeats every `heartbeat_s` make sure there is data to acknowledge."""
-    sock = socket.create_server((config.host, config.port), backlog=4096)
-    if hasattr(socket, "TCP_USER_TIMEOUT"):  # Linux
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
-                        int(config.write_timeout_s * 1000))
-    return sock
 
 
 def serve_workers(config: Config, workers: int) -> int:
     """Apply migrations once, open the socket once, start N workers, stop them together."""
     if not config.redis_url:
-        print("error: --workers > 1 needs KEHAI_REDIS_URL (processes share events through "
-              "Redis)", file=sys.stderr)
+        log.error("--workers > 1 needs KEHAI_REDIS_URL (processes share events through Redis)")
         return 2
     database = db.init(config.database_url, 1)
     apply_pending(database)
@@ -44,11 +36,15 @@ def serve_workers(config: Config, workers: int) -> int:
     sock.set_inheritable(True)
     fd = sock.fileno()
 
-    def spawn() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--fd", str(fd)],
-                                pass_fds=[fd])
+    # `python -m app.cli` works from a checkout and from an installed package alike.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
-    children = [spawn() for _ in range(workers)]
+    def spawn(n: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--fd", str(fd),
+                                 "--worker-index", str(n)], pass_fds=[fd], env=env)
+
+    children = [spawn(n) for n in range(workers)]
     print(f"Kehai is running on http://{config.host}:{config.port} with {workers} workers "
           "(Ctrl+C to stop)", flush=True)
     stopping = False
@@ -68,7 +64,8 @@ def serve_workers(config: Config, workers: int) -> int:
 
 
 def _supervise(children: list[subprocess.Popen[bytes]],
-               spawn: Callable[[], subprocess.Popen[bytes]], stopping: Callable[[], bool]) -> None:
+               spawn: Callable[[int], subprocess.Popen[bytes]],
+               stopping: Callable[[], bool]) -> None:
     """Restart a worker that died, with backoff, while the others serve; its streams resume
     on them (every process shares the event log). Returns once all have exited on a stop."""
     backoff = dict.fromkeys(range(len(children)), RESTART_MIN_S)
@@ -79,11 +76,11 @@ def _supervise(children: list[subprocess.Popen[bytes]],
             if stopping() or child.poll() is None:
                 continue
             if n not in due:
-                print(f"worker {child.pid} exited ({child.returncode}); restarting in "
-                      f"{backoff[n]:.1f} s", file=sys.stderr, flush=True)
+                log.warning("worker %d exited (%s); restarting in %.1f s", child.pid,
+                            child.returncode, backoff[n])
                 due[n] = now + backoff[n]
                 backoff[n] = min(backoff[n] * 2, RESTART_MAX_S)
             elif now >= due[n]:
                 del due[n]
-                children[n] = spawn()
+                children[n] = spawn(n)
         time.sleep(0.2)

@@ -66,7 +66,8 @@ class Server:
             self.proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *self.args],
                                          cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 45  # readiness, not a timing claim: CI machines are loaded
+        # Generous: on a loaded machine a cold start (imports, migrations) took over 20 s.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
@@ -98,13 +99,15 @@ class Person:
 
     def __init__(self, base_url: str, username: str, display_name: str | None = None,
                  password: str = "correct horse battery", lang: str = "en",
-                 register: bool = True) -> None:
+                 register: bool = True, **client: object) -> None:
         self.base_url = base_url
         self.username = username
         self.display_name = display_name or username.capitalize()
         self.password = password
-        self.http = httpx.Client(base_url=base_url, timeout=10,
-                                 headers={"Accept-Language": lang}, follow_redirects=False)
+        # `client`: more httpx.Client options (verify= a proxy's test CA, http2=True, ...)
+        self.http = httpx.Client(base_url=base_url, timeout=10,  # type: ignore[arg-type]
+                                 headers={"Accept-Language": lang}, follow_redirects=False,
+                                 **client)
         self.csrf = ""
         if register:
             self.register()

@@ -9,6 +9,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from app.logs import OutageLog
+
 log = logging.getLogger(__name__)
 
 # KEYS: the key   ARGV: now, window, limit, member, count ("1": record the attempt)
@@ -31,6 +33,7 @@ class RedisLimiter:
         self.redis = redis
         self.prefix = prefix + "limit:"
         self._script = self.redis.register_script(SLIDING)
+        self._outage = OutageLog(log, "Redis for rate limits (checks skipped meanwhile)")
 
     async def hit(self, key: str, limit: int, window: float) -> float | None:
         return await self._run(key, limit, window, count=True)
@@ -44,6 +47,7 @@ class RedisLimiter:
                 time.time(), window, limit, uuid.uuid4().hex, "1" if count else "0"])
         except (RedisError, OSError) as error:
             # Fail open: a broker outage must not stop people from sending (and losing) text.
-            log.warning("rate limit check skipped, Redis unavailable: %s", error)
+            self._outage.failed(error)
             return None
+        self._outage.ok()
         return max(float(wait), 0.001) if wait else None

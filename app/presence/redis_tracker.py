@@ -15,7 +15,10 @@ import os
 import time
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from app.config import Config
+from app.logs import OutageLog
 from app.presence.tracker import OFFLINE, OnChange, PresenceTracker
 from app.realtime.connection import Connection
 from app.realtime.control import Control, PresenceChanged
@@ -55,6 +58,13 @@ class RedisPresenceTracker(PresenceTracker):
         self._decide = redis.register_script(DECIDE)
         self._tasks = TaskSet(__name__)
         self._renewer: asyncio.Task[None] | None = None
+        self._outage = OutageLog(log, "Redis for presence leases")
+
+    def _failed(self, what: str, error: Exception) -> None:
+        if isinstance(error, RedisError | OSError):
+            self._outage.failed(error)  # expected while Redis restarts: said once
+        else:
+            log.error(what, exc_info=error)
 
     def _keys(self, user_id: int) -> list[str]:
         return [f"{self.p}lease:{user_id}", f"{self.p}active:{user_id}", f"{self.p}shown",
@@ -124,15 +134,15 @@ class RedisPresenceTracker(PresenceTracker):
         try:
             await self._lease([conn])
             await self._decide_and_tell(conn.user_id)
-        except Exception:
-            log.exception("could not lease a stream of user %s", conn.user_id)
+        except Exception as error:
+            self._failed(f"could not lease a stream of user {conn.user_id}", error)
 
     async def _report(self, user_id: int, conns: list[Connection]) -> None:
         try:
             await self._lease(conns)
             await self._decide_and_tell(user_id)
-        except Exception:
-            log.exception("could not record activity of user %s", user_id)
+        except Exception as error:
+            self._failed(f"could not record activity of user {user_id}", error)
 
     async def _unlease(self, conn: Connection) -> None:
         leases, active, _shown, _index = self._keys(conn.user_id)
@@ -144,8 +154,8 @@ class RedisPresenceTracker(PresenceTracker):
         try:
             status, changed = await self._decide(keys=self._keys(user_id),
                                                   args=[time.time(), user_id])
-        except Exception:
-            log.exception("could not decide presence of user %s", user_id)
+        except Exception as error:
+            self._failed(f"could not decide presence of user {user_id}", error)
             return
         self._remember(user_id, status)
         if int(changed):
@@ -162,8 +172,10 @@ class RedisPresenceTracker(PresenceTracker):
                                                         time.time())
                 for user_id in lapsed:
                     await self._decide_and_tell(int(user_id))
-            except Exception:
-                log.exception("lease renewal failed")
+            except Exception as error:
+                self._failed("lease renewal failed", error)
+            else:
+                self._outage.ok()
 
     def _remember(self, user_id: int, status: str) -> None:
         if status == OFFLINE:

@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from app.realtime import kinds
+from app.realtime import kinds, stream_log
 from app.realtime import sse as framing
 from app.realtime.connection import Connection
 from app.realtime.events import EventId
@@ -66,6 +66,7 @@ async def events(hub: Hub, admission: Admission,
     except TooManyStreams:
         return
     conn.abort = abort
+    began = stream_log.opened(conn, admission.resume)
     try:
         async for chunk in _opening(hub, conn, admission.resume):
             conn.writing_since = time.monotonic()
@@ -77,6 +78,7 @@ async def events(hub: Hub, admission: Admission,
             conn.writing_since = 0.0
     finally:
         hub.close(conn)
+        stream_log.closed(conn, began)
 
 
 async def _next(hub: Hub, conn: Connection) -> bytes | None:

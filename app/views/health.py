@@ -8,6 +8,7 @@ from quart import Blueprint, Response, request
 
 from app.db import database, run_db
 from app.kehai import kehai
+from app.telemetry import render
 
 bp = Blueprint("health", __name__)
 
@@ -47,4 +48,5 @@ async def metrics() -> Response:
     if not _authorized(kehai().config.metrics_token):
         return Response("Unauthorized\n", status=401, mimetype="text/plain",
                         headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    return Response(kehai().metrics.render(), mimetype="text/plain; version=0.0.4")
+    body, content_type = render(kehai().registry)
+    return Response(body, content_type=content_type)
