@@ -18,6 +18,7 @@ from app.config import Config
 from app.dashboard import Dashboard
 from app.db import run_db
 from app.limits import Limits
+from app.logs import OutageLog as Outage
 from app.messages import Messages
 from app.metrics import Metrics
 from app.models import Session
@@ -27,7 +28,7 @@ from app.realtime.connection import Connection
 from app.realtime.control import Control
 from app.realtime.hub import Hub
 from app.receipts import Receipts
-from app.relay import Outage, Relay
+from app.relay import Relay
 from app.tasks import TaskSet
 from app.telemetry import declare, registry
 from app.typists import Typing
@@ -63,13 +64,15 @@ class Kehai:
         self.typing = Typing(self.hub, renderer, config.typing_expiry_s,
                              shared=self.redis is not None, on_change=self.typing_changed)
         self.dashboard = Dashboard(self.hub, renderer, self.presence, self.typing)
-        outage = Outage()
+        outage = Outage(logging.getLogger("kehai.relay"),
+                        "the broker for messages and read marks (they wait in the outbox)")
+        self.database = Outage(logging.getLogger("kehai.db"), "the database")
         self.messages = Messages(self.hub, renderer, self.message_sent, outage)
         self.receipts = Receipts(self.hub, renderer, outage)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
                             "message-read": self.receipts.republish},
-                           config.outbox_relay_s, config.outbox_grace_s, outage)
+                           config.outbox_relay_s, config.outbox_grace_s, outage, self.database)
         self.hub.listener = self
         self._tasks = TaskSet(__name__)
         self.registry = registry(self.metrics)  # what /metrics serves

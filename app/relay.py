@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.db import run_db
+from app.logs import OutageLog as Outage
 from app.models import Outbox
+from app.outages import DATABASE_DOWN
 from app.realtime.hub import PublishFailed
 
 log = logging.getLogger(__name__)
@@ -28,29 +30,12 @@ def once_key(row_id: int) -> str:
     return f"outbox:{row_id}"
 
 
-class Outage:
-    """One log line when publishing starts failing and one when it works again."""
-
-    def __init__(self) -> None:
-        self.down = False
-
-    def failed(self, error: BaseException) -> None:
-        if not self.down:
-            self.down = True
-            log.warning("publishing failed (%s); events wait in the outbox", error.__cause__)
-
-    def ok(self) -> None:
-        if self.down:
-            self.down = False
-            log.warning("publishing works again; the outbox relay catches up")
-
-
 async def settle(row_id: int, publish: Awaitable[None], outage: Outage) -> bool:
     """Run `publish` for an outbox row and mark the row done; False if it must wait."""
     try:
         await publish
     except PublishFailed as error:
-        outage.failed(error)
+        outage.failed(error.__cause__ or error)
         return False
     outage.ok()
     await run_db(Outbox.done, row_id)
@@ -59,11 +44,12 @@ async def settle(row_id: int, publish: Awaitable[None], outage: Outage) -> bool:
 
 class Relay:
     def __init__(self, handlers: dict[str, Handler], interval_s: float, grace_s: float,
-                 outage: Outage) -> None:
+                 outage: Outage, database: Outage) -> None:
         self.handlers = handlers
         self.interval_s = interval_s
         self.grace_s = grace_s  # the writing request publishes its own rows first
-        self.outage = outage
+        self.outage = outage  # the broker
+        self.database = database
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -88,8 +74,12 @@ class Relay:
             await asyncio.sleep(self.interval_s)
             try:
                 await self.catch_up(self.grace_s)
-            except Exception:  # the database away: the next round tries again
+            except DATABASE_DOWN as error:  # the next round tries again
+                self.database.failed(error)
+            except Exception:
                 log.exception("outbox relay round failed")
+            else:
+                self.database.ok()
 
     async def stop(self) -> None:
         if self._task is not None:

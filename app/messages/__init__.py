@@ -11,11 +11,12 @@ from typing import Any
 
 from app.db import run_db
 from app.faults import crash_point
+from app.logs import OutageLog as Outage
 from app.members import current_members
 from app.models import Conversation, Message, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
-from app.relay import Outage, once_key, settle
+from app.relay import once_key, settle
 from app.web.render import Renderer
 
 AfterSend = Callable[[int, int, bool], None]  # (conversation id, author id, newly stored)

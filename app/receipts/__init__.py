@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.db import run_db
+from app.logs import OutageLog as Outage
 from app.members import members_of
 from app.models import Conversation, Membership, Message, Outbox, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
 from app.receipts.state import read_state
-from app.relay import Outage, once_key, settle
+from app.relay import once_key, settle
 from app.web.render import Renderer
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Quart, g, has_request_context, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from app.i18n import gettext as _
 from app.i18n import negotiate, set_locale
 from app.kehai import kehai
+from app.outages import DATABASE_DOWN
 from app.views.errors import render_error
 from app.views.sessions import load_user
 from app.web.csrf import check_csrf, check_post, csrf_token
 from app.web.headers import add_headers
+
+RETRY_AFTER_S = 5
 
 
 async def _before() -> None:
@@ -30,11 +34,22 @@ async def _before() -> None:
 
 
 async def _after(response: Any) -> Any:
+    if response.status_code < 500:
+        kehai().database.ok()  # logs once, when an outage has just ended
     return add_headers(response)
 
 
 async def _http_error(error: HTTPException) -> Any:
     return await render_error(error)
+
+
+async def _database_down(error: Exception) -> Any:
+    """A 503 with Retry-After and a message the page shows, logged once per outage; a POST's
+    text stays in the composer (only a 2xx clears it)."""
+    kehai().database.failed(error)
+    return await render_error(ServiceUnavailable(
+        _("Kehai is briefly unavailable. Nothing you typed is lost: try again in a moment."),
+        retry_after=RETRY_AFTER_S))
 
 
 async def _context() -> dict[str, Any]:
@@ -52,4 +67,6 @@ def install_hooks(app: Quart) -> None:
     app.before_request(_before)
     app.after_request(_after)
     app.errorhandler(HTTPException)(_http_error)
+    for error in DATABASE_DOWN:
+        app.errorhandler(error)(_database_down)
     app.context_processor(_context)

@@ -20,6 +20,7 @@ from app.kehai import Kehai, kehai
 from app.limits import retry_after
 from app.models import Session
 from app.models.session import Lifetime
+from app.outages import DATABASE_DOWN
 from app.realtime.streaming import STREAM_HEADERS, Admission, Refusal, events
 
 bp = Blueprint("stream", __name__)
@@ -99,7 +100,12 @@ class StreamDoor:
         query = parse_qs(query_string.decode("latin-1"))
         lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
         sid = self._session_id(headers)
-        user_id = await run_db(Session.user_id_for, sid, self.lifetime) if sid else None
+        try:
+            user_id = await run_db(Session.user_id_for, sid, self.lifetime) if sid else None
+        except DATABASE_DOWN as error:
+            self.kehai.database.failed(error)
+            with use_locale(lang):
+                return Refusal(503, _(UNAVAILABLE), 5)
         with use_locale(lang):
             refusal = await admission(self.kehai, user_id)
         if refusal is not None or user_id is None or sid is None:
