@@ -6,9 +6,13 @@ with several processes, the replication of every change to the others.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 
+from redis.exceptions import RedisError
+
+from app.logs import OutageLog
 from app.realtime.connection import Connection
 from app.realtime.control import Control, TypingChanged
 from app.realtime.hub import Hub
@@ -26,6 +30,7 @@ class Typing:
         self.on_change = on_change  # (user id): what operators see of them changed
         self.node = os.urandom(6).hex()
         self._tasks = TaskSet(__name__)
+        self._outage = OutageLog(logging.getLogger(__name__), "Redis for typing replication")
         self.state = Typists(expiry_s, self._changed, self._replicate)
         self.broadcast = TypingBroadcast(hub, renderer, self.state)
 
@@ -62,8 +67,18 @@ class Typing:
 
     def _replicate(self, started: bool, conversation_id: int, user_id: int) -> None:
         if self.shared:
-            self._tasks.spawn(self.hub.send_control(
-                TypingChanged(started, conversation_id, user_id, self.node)))
+            self._tasks.spawn(self._send(TypingChanged(started, conversation_id, user_id,
+                                                       self.node)))
+
+    async def _send(self, message: TypingChanged) -> None:
+        # While Redis is away every typing POST would fail here: one line per outage, not one
+        # per keystroke (the other processes' copies catch up with the next change).
+        try:
+            await self.hub.send_control(message)
+        except (RedisError, OSError) as error:
+            self._outage.failed(error)
+        else:
+            self._outage.ok()
 
     async def stop_all(self) -> None:
         await self._tasks.cancel_all()

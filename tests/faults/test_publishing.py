@@ -121,3 +121,29 @@ async def test_messages_sent_while_redis_is_down_reach_live_streams_once_it_is_b
         copies = [e for e in stream.events + resumed if body in e.data]
         assert len(copies) == 1, f"{body!r}: {len(copies)} deliveries"
     print(f"recovered in {recovered:.2f} s")
+
+
+async def test_a_redis_that_lost_its_log_makes_streams_resync_and_loses_nothing_stored(
+        node, listen, own_redis, pg_url):
+    own_redis.start(aof=False)  # restarts empty: every id issued before is void
+    a, b = node(redis_url=own_redis.url), node(redis_url=own_redis.url)
+    alice, bob, cid = people(a, b)
+    stream = await listen(bob)
+    assert alice.send(cid, "before the loss").status_code == 201
+    seen = await stream.wait_text("before the loss", timeout=15)
+    own_redis.kill()
+    during = [f"while Redis was away {n}" for n in range(3)]
+    for body in during:
+        assert alice.send(cid, body).status_code == 201
+    own_redis.start(aof=False)
+    after = "after Redis came back"
+    # The browser resumes with its last id; the log it came from is gone, so it is told to
+    # resync (the page re-fetches what it shows, from the database), then gets live events.
+    events = await follow(listen, bob, seen.id, [after], within=30)
+    while not any(after in e.data for e in events):
+        assert alice.send(cid, after).status_code == 201
+        events += await follow(listen, bob, seen.id, [after], within=10)
+    assert any('data-event="resync"' in e.data for e in events)
+    for body in during:
+        assert stored(pg_url, body) == 1  # nothing acknowledged was lost
+        assert sum(body in e.data for e in events) <= 1  # and nothing came twice
