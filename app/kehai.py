@@ -54,10 +54,11 @@ class Kehai:
         self.presence = Presence(self.hub, config, renderer, self.presence_changed, self.redis)
         self.typing = Typing(self.hub, renderer, config.typing_expiry_s,
                              shared=self.redis is not None, on_change=self.typing_changed)
-        self.dashboard = Dashboard(self.hub, renderer, self.presence, self.typing)
+        self.dashboard = Dashboard(self.hub, renderer, self.presence, self.typing, config,
+                                   self.metrics, self.redis)
         outage = Outage()
         self.messages = Messages(self.hub, renderer, self.message_sent, outage)
-        self.receipts = Receipts(self.hub, renderer, outage)
+        self.receipts = Receipts(self.hub, renderer, outage, self.messages_read)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
                             "message-read": self.receipts.republish},
@@ -69,7 +70,9 @@ class Kehai:
     def presence_changed(self, user_id: int, status: str, changed: bool) -> None:
         if changed:
             self.presence.announce(user_id)
-        self.dashboard.row_changed(user_id)
+            self.dashboard.status_changed(user_id)
+        else:
+            self.dashboard.row_changed(user_id)
         self.presence.persist(user_id)
 
     def typing_changed(self, user_id: int) -> None:
@@ -78,7 +81,10 @@ class Kehai:
     def message_sent(self, conversation_id: int, author_id: int, created: bool) -> None:
         self.typing.stop(conversation_id, author_id)  # sending ends the sender's indicator
         if created:
-            self.dashboard.message_sent()
+            self.dashboard.message_sent(conversation_id, author_id)  # figures, unread rows
+
+    def messages_read(self, reader_id: int) -> None:
+        self.dashboard.messages_read(reader_id)  # the reader's unread backlog shrank
 
     # -- the hub's listener ---------------------------------------------------------------
 
@@ -99,6 +105,7 @@ class Kehai:
         await self.hub.start()
         await self.presence.start()
         await self.relay.start()
+        self.dashboard.start()
 
     async def stop(self) -> None:
         self.hub.shutdown()

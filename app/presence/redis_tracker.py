@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from app.config import Config
-from app.presence.tracker import OFFLINE, OnChange, PresenceTracker
+from app.presence.tracker import OnChange, PresenceTracker
 from app.realtime.connection import Connection
 from app.realtime.control import Control, PresenceChanged
 from app.realtime.hub import Hub
@@ -164,12 +164,6 @@ class RedisPresenceTracker(PresenceTracker):
                     await self._decide_and_tell(int(user_id))
             except Exception:
                 log.exception("lease renewal failed")
-
-    def _remember(self, user_id: int, status: str) -> None:
-        if status == OFFLINE:
-            self.shown.pop(user_id, None)
-        else:
-            self.shown[user_id] = status
 
     def control(self, message: Control) -> None:
         if isinstance(message, PresenceChanged):
