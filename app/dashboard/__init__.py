@@ -11,9 +11,9 @@ from typing import Any
 from app.config import Config
 from app.dashboard.activity import LocalActivity, SharedActivity
 from app.dashboard.charts import Chart, chart
-from app.dashboard.order import Listed, arrange
+from app.dashboard.listing import Listing
 from app.dashboard.push import OperatorBroadcasts
-from app.dashboard.rows import Row, Stored, directory, stored, titles, users_by_id
+from app.dashboard.rows import Row, Stored, stored, titles, users_by_id
 from app.dashboard.sampler import Sampler
 from app.db import run_db
 from app.members import current_members
@@ -43,6 +43,7 @@ class Dashboard:
             SharedActivity(redis, config.redis_prefix, 3 * config.dashboard_sample_s)
             if redis is not None else LocalActivity())
         self.tell = OperatorBroadcasts(hub, renderer, presence)
+        self.listing = Listing()
         self.sampler = Sampler(config.dashboard_sample_s, metrics, self.figures,
                                self._push_charts)
         self._tasks = TaskSet(__name__)
@@ -83,13 +84,10 @@ class Dashboard:
     async def page(self, query: str, status: str, page: int, per_page: int
                    ) -> tuple[list[Row], int]:
         """One page of the ordered, filtered list, and how many people the list holds."""
-        people = await run_db(directory, query)
         shown = self.presence.shown()
-        seen = self.presence.last_seen_at
-        listed = arrange((Listed(uid, name, (shown.get(uid, "offline") if shows else "hidden"),
-                                 seen(uid) or stored_seen)
-                          for uid, name, shows, stored_seen in people), status)
-        chosen = [p.user_id for p in listed[(page - 1) * per_page:page * per_page]]
+        recent = {uid: self.presence.last_seen_at(uid) for uid in shown}
+        listed = await run_db(self.listing.ordered, query, status, shown, recent)
+        chosen = listed[(page - 1) * per_page:page * per_page]
         return await self.rows_for(await run_db(users_by_id, chosen)), len(listed)
 
     async def rows_for(self, users: list[User]) -> list[Row]:
