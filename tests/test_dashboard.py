@@ -65,8 +65,10 @@ async def test_rows_sort_by_status_then_names_with_numbers_read_as_numbers(app, 
     shown = app.kehai.presence.tracker.shown
     shown[await user_id("tu11")] = "away"
     shown[await user_id("tu10")] = "online"
+    app.kehai.presence.tracker.since[await user_id("tu10")] = 1_700_000_000.0
     _status, page = await op.page("/dashboard")
     assert order_on(page) == ["tu10", "tu11", "olga", "tu1", "tu2"]
+    assert 'since <time datetime="2023-11-14T22:13:20Z" data-format="time">' in page
     _status, page = await op.page("/dashboard?status=offline")
     assert order_on(page) == ["olga", "tu1", "tu2"]
 

@@ -63,7 +63,9 @@ async def test_the_rendered_charts_are_valid_svg_with_their_points(app):
         history.record(Point(minute, messages=messages, p99_ms=None if minute < 60 else 25.0))
     charts = [chart("messages", history, ("messages",), 60),
               chart("latency", history, ("p99_ms",), 60)]
-    html = (await Renderer(app).each_language("dashboard/_charts.html", charts=charts))["en"]
+    rendered = await Renderer(app).each_language("dashboard/_charts.html", charts=charts)
+    html = rendered["en"]
+    assert "1分あたりのメッセージ" in rendered["ja"]
     root = ElementTree.fromstring(f"<div>{html}</div>")  # well-formed, or this raises
     svgs = root.findall(f".//{SVG}svg")
     assert len(svgs) == 2
