@@ -36,8 +36,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from fanout import free_port, percentile  # noqa: E402  (the same helpers)
 
-PAGES = ("/dashboard", "/dashboard?page=100", "/dashboard?status=online",
-         "/dashboard?status=offline&page=50", "/dashboard?q=user+12", "/dashboard/table")
+
+def pages(users: int) -> tuple[str, ...]:
+    """The first page, one in the middle (of everyone, and of the offline), a filter, a
+    search, and the table alone (what a live re-fetch asks for)."""
+    middle = max(1, users // 100)  # 50 a page
+    return ("/dashboard", f"/dashboard?page={middle}", "/dashboard?status=online",
+            f"/dashboard?status=offline&page={max(1, middle // 2)}", "/dashboard?q=user+12",
+            "/dashboard/table")
 
 
 def seed(instance: Path, n: int, online: int, secret_key: str) -> list[str]:
@@ -108,11 +114,12 @@ async def hold_streams(base: str, cookies: list[str], ready: asyncio.Event) -> N
             await asyncio.gather(*tasks)
 
 
-async def time_pages(base: str, cookie: str, requests: int) -> dict[str, dict[str, float]]:
+async def time_pages(base: str, cookie: str, users: int, requests: int
+                     ) -> dict[str, dict[str, float]]:
     out = {}
     async with httpx.AsyncClient(base_url=base, cookies={"kehai_session": cookie},
                                  timeout=30) as client:
-        for path in PAGES:
+        for path in pages(users):
             r = await client.get(path)
             assert r.status_code == 200 and r.text.count("<tr data-user=") > 0, (path, r.text[:300])
             took = []
@@ -137,7 +144,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await ready.wait()
         await asyncio.sleep(args.settle)
-        pages = await time_pages(base, cookies[0], args.requests)
+        timed = await time_pages(base, cookies[0], args.users, args.requests)
     finally:
         holder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -145,7 +152,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         proc.terminate()
         proc.wait(30)
     return {"users": args.users, "online": args.online, "requests": args.requests,
-            "pages": pages}
+            "pages": timed}
 
 
 def main(argv: list[str] | None = None) -> int:
