@@ -75,6 +75,10 @@ class Kehai:
             self.dashboard.row_changed(user_id)
         self.presence.persist(user_id)
 
+    def presence_setting_changed(self, user_id: int) -> None:
+        self.presence.setting_changed(user_id)
+        self.dashboard.status_changed(user_id)  # shown as hidden (or not): the row moves
+
     def typing_changed(self, user_id: int) -> None:
         self.dashboard.row_changed(user_id)
 
