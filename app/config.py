@@ -104,6 +104,7 @@ class Config:
     away_s: float = 300.0
     last_seen_write_s: float = 60.0
     typing_expiry_s: float = 6.0
+    dashboard_sample_s: float = 10.0  # how often the dashboard's charts take their figures
 
     # limits: (count, window seconds)
     message_limit: tuple[int, float] = (20, 10.0)

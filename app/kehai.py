@@ -23,6 +23,7 @@ from app.messages import Messages
 from app.metrics import Metrics
 from app.models import Session
 from app.models.session import Lifetime
+from app.outages import DATABASE_DOWN
 from app.presence import Presence
 from app.realtime.connection import Connection
 from app.realtime.control import Control
@@ -63,12 +64,13 @@ class Kehai:
         self.presence = Presence(self.hub, config, renderer, self.presence_changed, self.redis)
         self.typing = Typing(self.hub, renderer, config.typing_expiry_s,
                              shared=self.redis is not None, on_change=self.typing_changed)
-        self.dashboard = Dashboard(self.hub, renderer, self.presence, self.typing)
+        self.dashboard = Dashboard(self.hub, renderer, self.presence, self.typing, config,
+                                   self.metrics, self.redis)
         outage = Outage(logging.getLogger("kehai.relay"),
                         "the broker for messages and read marks (they wait in the outbox)")
         self.database = Outage(logging.getLogger("kehai.db"), "the database")
         self.messages = Messages(self.hub, renderer, self.message_sent, outage)
-        self.receipts = Receipts(self.hub, renderer, outage)
+        self.receipts = Receipts(self.hub, renderer, outage, self.messages_read)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
                             "message-read": self.receipts.republish},
@@ -82,8 +84,14 @@ class Kehai:
     def presence_changed(self, user_id: int, status: str, changed: bool) -> None:
         if changed:
             self.presence.announce(user_id)
-        self.dashboard.row_changed(user_id)
+            self.dashboard.status_changed(user_id)
+        else:
+            self.dashboard.row_changed(user_id)
         self.presence.persist(user_id)
+
+    def presence_setting_changed(self, user_id: int) -> None:
+        self.presence.setting_changed(user_id)
+        self.dashboard.status_changed(user_id)  # shown as hidden (or not): the row moves
 
     def typing_changed(self, user_id: int) -> None:
         self.dashboard.row_changed(user_id)
@@ -91,7 +99,10 @@ class Kehai:
     def message_sent(self, conversation_id: int, author_id: int, created: bool) -> None:
         self.typing.stop(conversation_id, author_id)  # sending ends the sender's indicator
         if created:
-            self.dashboard.message_sent()
+            self.dashboard.message_sent(conversation_id, author_id)  # figures, unread rows
+
+    def messages_read(self, reader_id: int) -> None:
+        self.dashboard.messages_read(reader_id)  # the reader's unread backlog shrank
 
     # -- the hub's listener ---------------------------------------------------------------
 
@@ -113,6 +124,7 @@ class Kehai:
         await self.presence.start()
         await self.relay.start()
         self._tasks.spawn(self._watch_sessions())
+        self.dashboard.start()
 
     async def _watch_sessions(self) -> None:
         """Every session_check_s, end the streams of sessions that are gone or expired.
@@ -134,7 +146,9 @@ class Kehai:
                 gone = [sid for sid in open_ids if sid not in live]
                 if gone:
                     await self.hub.end_sessions(gone)
-            except Exception as error:  # the database or broker away: try again next time
+            except DATABASE_DOWN as error:  # once per outage; the next round tries again
+                self.database.failed(error)
+            except Exception as error:  # the broker away: try again next time
                 log.warning("session check skipped: %s", error)
 
     async def stop(self) -> None:

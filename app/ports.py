@@ -29,6 +29,9 @@ class PresenceReader(Protocol):
     def last_seen_at(self, user_id: int) -> datetime | None:
         """When this process last saw the user (naive UTC), if it did."""
 
+    def status_since(self, user_id: int) -> datetime | None:
+        """When this process saw the user's shown status last change (naive UTC), if it did."""
+
     def online_count(self) -> int:
         """People online right now (away ones not counted)."""
 

@@ -1,12 +1,13 @@
-"""GET /dashboard: the operators' live presence dashboard, paged and searchable."""
+"""GET /dashboard: the operators' live presence dashboard, paged and searchable; and
+GET /dashboard/table, the list alone, which the page re-fetches when its order changes."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from quart import Blueprint, render_template, request
 
 from app.dashboard import Dashboard
-from app.dashboard.rows import page_of_users
-from app.db import run_db
 from app.web.guards import operator_required
 from app.web.params import bounded_int
 
@@ -22,25 +23,22 @@ class DashboardRoutes:
     def blueprint(self) -> Blueprint:
         bp = Blueprint("dashboard", __name__)
         bp.add_url_rule("/dashboard", "index", operator_required(self.index))
+        bp.add_url_rule("/dashboard/table", "table", operator_required(self.table))
         return bp
 
-    def _restrict(self, status: str) -> tuple[str, list[int]] | None:
-        shown = self.dashboard.presence.shown()
-        if status in ("online", "away"):
-            return "in", [uid for uid, s in shown.items() if s == status]
-        if status == "offline":
-            return "not_in", list(shown)
-        return None
-
-    async def index(self) -> str:
+    async def _listing(self) -> dict[str, Any]:
         query = request.args.get("q", "").replace("\0", "").strip()[:64]  # PostgreSQL refuses NUL
         status = request.args.get("status", "")
         status = status if status in FILTERS else ""
         page = bounded_int(request.args, "page", 1, MAX_PAGE, default=1) or 1
-        users, total = await run_db(page_of_users, query, self._restrict(status), page, PER_PAGE)
-        rows = await self.dashboard.rows_for(users)
-        pages = max(1, -(-total // PER_PAGE))
+        rows, total = await self.dashboard.page(query, status, page, PER_PAGE)
+        return {"rows": rows, "query": query, "status": status, "page": page, "total": total,
+                "pages": max(1, -(-total // PER_PAGE)), "filters": FILTERS}
+
+    async def index(self) -> str:
         return await render_template(
-            "dashboard/index.html", rows=rows, totals=self.dashboard.totals(), query=query,
-            status=status, page=page, pages=pages, total=total, filters=FILTERS,
-        )
+            "dashboard/index.html", totals=await self.dashboard.totals(),
+            charts=self.dashboard.charts(), **await self._listing())
+
+    async def table(self) -> str:
+        return await render_template("dashboard/_table.html", **await self._listing())

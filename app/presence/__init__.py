@@ -65,6 +65,10 @@ class Presence:
         ts = self.tracker.last_seen.get(user_id)
         return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None) if ts else None
 
+    def status_since(self, user_id: int) -> datetime | None:
+        ts = self.tracker.since.get(user_id)
+        return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None) if ts else None
+
     def online_count(self) -> int:
         return sum(1 for status in self.tracker.shown.values() if status == ONLINE)
 

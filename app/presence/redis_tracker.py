@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from app.config import Config
 from app.logs import OutageLog
-from app.presence.tracker import OFFLINE, OnChange, PresenceTracker
+from app.presence.tracker import OnChange, PresenceTracker
 from app.realtime.connection import Connection
 from app.realtime.control import Control, PresenceChanged
 from app.realtime.hub import Hub
@@ -176,12 +176,6 @@ class RedisPresenceTracker(PresenceTracker):
                 self._failed("lease renewal failed", error)
             else:
                 self._outage.ok()
-
-    def _remember(self, user_id: int, status: str) -> None:
-        if status == OFFLINE:
-            self.shown.pop(user_id, None)
-        else:
-            self.shown[user_id] = status
 
     def control(self, message: Control) -> None:
         if isinstance(message, PresenceChanged):

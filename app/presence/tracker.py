@@ -29,6 +29,7 @@ class PresenceTracker:
         self.clock = clock
         self.shown: dict[int, str] = {}  # last announced status; absent means offline
         self.last_seen: dict[int, float] = {}
+        self.since: dict[int, float] = {}  # when the shown status last changed (dashboard)
         self._grace: dict[int, asyncio.TimerHandle] = {}
 
     def opened(self, conn: Connection, streams: int) -> None:
@@ -71,11 +72,16 @@ class PresenceTracker:
     def refresh(self, user_id: int) -> None:
         status = self.compute(user_id)
         changed = status != self.shown.get(user_id, OFFLINE)
+        self._remember(user_id, status)
+        self.on_change(user_id, status, changed)
+
+    def _remember(self, user_id: int, status: str) -> None:
+        if status != self.shown.get(user_id, OFFLINE):
+            self.since[user_id] = self.clock()
         if status == OFFLINE:
             self.shown.pop(user_id, None)
         else:
             self.shown[user_id] = status
-        self.on_change(user_id, status, changed)
 
     def status_of(self, user_id: int) -> str:
         return self.shown.get(user_id, OFFLINE)

@@ -10,11 +10,13 @@ TYPING_START = "typing-start"
 TYPING_STOP = "typing-stop"
 NEW_MESSAGE = "new-message"
 MESSAGE_READ = "message-read"
+DASHBOARD = "dashboard-update"  # operators: charts, and "re-fetch your table"
 RESYNC = "resync"
 CLOSE = "close"  # the one named event: ends a stream for good (hx-sse:close)
 
 # A slow client may lose these (a newer one supersedes them); it never loses the others.
-DROPPABLE = frozenset({USER_ONLINE, USER_AWAY, USER_OFFLINE, TYPING_START, TYPING_STOP})
+DROPPABLE = frozenset({USER_ONLINE, USER_AWAY, USER_OFFLINE, TYPING_START, TYPING_STOP,
+                       DASHBOARD})
 
 # The event a presence change travels as, by the status it announces.
 FOR_STATUS = {"online": USER_ONLINE, "away": USER_AWAY, "offline": USER_OFFLINE}

@@ -6,6 +6,7 @@ made while the reader shares read receipts (the shared watermark, state.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,10 +68,12 @@ def _newly_read(conversation_id: int, reader_id: int, before: int, after: int
 
 
 class Receipts:
-    def __init__(self, hub: Hub, renderer: Renderer, outage: Outage) -> None:
+    def __init__(self, hub: Hub, renderer: Renderer, outage: Outage,
+                 after_read: Callable[[int], None] = lambda reader_id: None) -> None:
         self.hub = hub
         self.renderer = renderer
         self.outage = outage
+        self.after_read = after_read  # (reader id): their unread backlog shrank
 
     async def announce(self, conversation_id: int, reader: User, read: Advance) -> None:
         """Publish a committed read now; the relay does if this cannot."""
@@ -90,6 +93,7 @@ class Receipts:
                             key: str | None = None) -> None:
         """Others see their messages' read marks change; the reader's tabs clear the badge."""
         if read.moved:
+            self.after_read(reader.id)
             own = await self.renderer.each_language("receipts/_own.html",
                                                     conversation_id=conversation_id)
             await self.hub.publish(kinds.MESSAGE_READ, [reader.id], own,

@@ -38,7 +38,7 @@ async def save() -> WResponse:
     await run_db(_save, g.user.id, show, receipts)
     if was_shown != show:
         # Others see the change at once: as offline when hidden, as they are when shown again.
-        kehai().presence.setting_changed(g.user.id)
+        kehai().presence_setting_changed(g.user.id)
     return redirect(url_for("settings.index", saved=1), 303)
 
 

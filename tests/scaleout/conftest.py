@@ -64,9 +64,10 @@ def cluster(tmp_path: Path, pg_url: str, redis_prefix: str):
     env = {"KEHAI_DATABASE_URL": pg_url, "KEHAI_REDIS_URL": REDIS_URL,
            "KEHAI_REDIS_PREFIX": redis_prefix, "KEHAI_SECRET_KEY": "shared-" + redis_prefix}
 
-    def make(count: int = 2) -> list[Server]:
+    def make(count: int = 2, tuning: dict | None = None) -> list[Server]:
         for _n in range(count):
-            servers.append(Server(tmp_path / f"node{len(servers)}", env=env).start())
+            servers.append(Server(tmp_path / f"node{len(servers)}", env=env,
+                                  tuning=tuning).start())
         return servers[-count:]
 
     yield make
