@@ -141,6 +141,7 @@ def _register_hooks(app: Quart) -> None:
             "me": g.get("user"),
             "stream_since": g.get("stream_since", ""),
             "away_after": services().config.away_s,
+            "heartbeat_s": services().config.heartbeat_s,  # the page's stream watchdog
         }
 
 

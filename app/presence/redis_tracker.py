@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from app.config import Config
-from app.presence.tracker import OFFLINE, ONLINE, OnChange, PresenceTracker
+from app.presence.tracker import OFFLINE, ONLINE, OnChange, PresenceTracker, tab_report
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 
@@ -94,12 +94,12 @@ class RedisPresenceTracker(PresenceTracker):
             self.config.presence_grace_s, lambda: self._spawn(self._decide_and_tell(conn.user_id)))
         self.on_change(conn.user_id, self.status_of(conn.user_id), False)
 
-    def report(self, user_id: int, tab: str, active: bool) -> None:
+    def report(self, user_id: int, tab: str, active: bool | None, session_id: str = "",
+               n: int = 0) -> list[Connection]:
         self.last_seen[user_id] = self.clock()
-        conns = [c for c in self.hub.connections_of(user_id) if not tab or c.tab == tab]
-        for conn in conns:
-            conn.active = active
+        conns = tab_report(self.hub.connections_of(user_id), tab, active, session_id, n)
         self._spawn(self._report(user_id, conns))
+        return conns
 
     # -- Redis ---------------------------------------------------------------------------
 

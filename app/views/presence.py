@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, g, redirect, render_template, request, url_for
+from quart import Blueprint, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WResponse
 
 from app.auth import login_required
@@ -11,18 +11,23 @@ from app.models import User
 from app.services import services
 
 bp = Blueprint("presence", __name__)
+STATES = {"active": True, "away": False, "gone": None}
 
 
 @bp.post("/presence")
 @login_required
 async def report() -> tuple[str, int]:
-    """`state=active|away` from a tab (visible and used, or hidden / idle for 5 minutes)."""
+    """`state=active|away|gone` from a tab (visible and used; hidden or idle for 5 minutes;
+    closed), with `n` ordering that tab's reports (a reload's "gone" may arrive late)."""
     form = await request.form
     state = form.get("state", "")
-    if state not in ("active", "away"):
-        return "state must be active or away", 422
+    if state not in STATES:
+        return "state must be active, away or gone", 422
     tab = (form.get("tab") or request.headers.get("X-Kehai-Tab", ""))[:64]
-    services().extras["presence"].report(g.user.id, tab, state == "active")
+    n = form.get("n", "")
+    order = int(n) if n.isascii() and n.isdigit() and len(n) <= 18 else 0
+    services().extras["presence"].report(g.user.id, tab, STATES[state],
+                                         session_id=session.get("sid", ""), n=order)
     return "", 204
 
 

@@ -44,13 +44,14 @@ WATCH_SCRIPT = """
       `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} `
       + `at ${e.sourceFile || document.URL}:${e.lineNumber}`);
   });
-  const sse = window.__kehaiSse = { attempts: 0, connections: 0, errors: 0, closes: 0, events: [] };
-  document.addEventListener("htmx:sse:before:connection", () => { sse.attempts += 1; });
-  document.addEventListener("htmx:sse:after:connection", () => { sse.connections += 1; });
-  document.addEventListener("htmx:sse:error", () => { sse.errors += 1; });
-  document.addEventListener("htmx:sse:close", () => { sse.closes += 1; });
-  document.addEventListener("htmx:sse:after:message", (e) => {
-    const m = e.detail.message || {};
+  // The stream is read by one tab per browser (static/js/live.js) and relayed to the others;
+  // every tab fires these for what it applies. `connections` counts this tab going live.
+  const sse = window.__kehaiSse = { attempts: 0, connections: 0, errors: 0, events: [] };
+  document.addEventListener("kehai:stream:attempt", () => { sse.attempts += 1; });
+  document.addEventListener("kehai:stream:live", () => { sse.connections += 1; });
+  document.addEventListener("kehai:stream:error", () => { sse.errors += 1; });
+  document.addEventListener("kehai:stream:message", (e) => {
+    const m = e.detail || {};
     const data = m.data || "";
     sse.events.push({
       id: m.id || "",
@@ -157,9 +158,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 class Live:
     """The server under test; `restart()` stops it and starts a new one on the same port/dir."""
 
-    def __init__(self, instance: Path) -> None:
+    def __init__(self, instance: Path, **server_options: Any) -> None:
         self.instance = instance
-        self.server = Server(instance).start()
+        self.options = server_options  # e.g. tuning=..., env=... (tests.support.Server)
+        self.server = Server(instance, **server_options).start()
 
     @property
     def url(self) -> str:
@@ -172,7 +174,7 @@ class Live:
         self.server.stop()
 
     def start_again(self) -> None:
-        self.server = Server(self.instance, port=self.server.port).start()
+        self.server = Server(self.instance, port=self.server.port, **self.options).start()
 
     def restart(self) -> None:
         self.stop()

@@ -27,11 +27,11 @@ def send_from(page: Any, text: str) -> None:
 
 
 def stream_connected(page: Any, at_least: int = 1, timeout_ms: int = CONNECT_TIMEOUT_MS) -> None:
-    """Wait until the page's SSE stream has connected `at_least` times and said hello/resync."""
+    """Wait until the page has gone live `at_least` times: its browser's shared stream said
+    hello/resync (the tab leads), or the leading tab let it join (the tab follows)."""
     page.wait_for_function(
-        """(n) => window.__kehaiSse && __kehaiSse.connections >= n
-               && __kehaiSse.events.some((e) => e.kind === "hello" || e.kind === "resync")""",
-        arg=at_least, timeout=timeout_ms)
+        "(n) => window.__kehaiSse && __kehaiSse.connections >= n", arg=at_least,
+        timeout=timeout_ms)
 
 
 def streamed_message(page: Any, message_id: str, timeout_ms: int = TIMEOUT_MS) -> None:
