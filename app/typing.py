@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TYPING_BATCH_S = 0.05  # changes within this window go out together
+CLOSED_KEPT = 10_000  # (conversation, user, session) send marks kept for late typing reports
 
 
 def _members_and_names(conversation_id: int, typists: list[int]
@@ -53,6 +54,21 @@ class TypingTracker:
         self._views: dict[int, dict[int, tuple[str, ...]]] = {}  # what each member last got
         self.node = os.urandom(6).hex()
         self._unknown: set[int] = set()
+        # The composer numbers its typing reports and sends the next number with its message:
+        # a report that a slow link delivers after the message is ignored (it is older).
+        self.closed: dict[tuple[int, int, str], int] = {}
+
+    def close_before(self, conversation_id: int, user_id: int, session_id: str, seq: int) -> None:
+        """A message was sent: typing reports numbered up to `seq` are over."""
+        key = (conversation_id, user_id, session_id)
+        seq = max(seq, self.closed.pop(key, 0))
+        self.closed[key] = seq  # re-inserted: the dict stays in order of last use
+        if len(self.closed) > CLOSED_KEPT:
+            del self.closed[next(iter(self.closed))]
+
+    def is_late(self, conversation_id: int, user_id: int, session_id: str, seq: int) -> bool:
+        """A typing report that its own message already closed."""
+        return 0 < seq <= self.closed.get((conversation_id, user_id, session_id), 0)
 
     def start(self, conversation_id: int, user_id: int, *, tell: bool = True) -> bool:
         """Start or refresh; True when this began a new indicator (an event goes out).
@@ -197,7 +213,14 @@ def install(app: Quart, kehai: Services) -> None:
     kehai.hub.on_close.append(tracker.on_close)
     kehai.hub.control_hooks.append(tracker.on_control)
 
-    async def after_send(user: User, conversation_id: int) -> None:
-        tracker.stop(conversation_id, user.id)
+    async def after_send(user: User, conversation_id: int, session_id: str = "",
+                         typing_seq: int = 0) -> None:
+        if typing_seq:
+            tracker.close_before(conversation_id, user.id, session_id, typing_seq)
+        if tracker.stop(conversation_id, user.id):
+            # Out now, not after the batching window: the message is broadcast next, and a
+            # reader must never see it with its author still "typing".
+            tracker._pending.discard(conversation_id)
+            await tracker._broadcast(conversation_id)
 
     kehai.extras.setdefault("after_send", []).append(after_send)

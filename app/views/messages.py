@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from quart import Blueprint, abort, g, redirect, render_template, request, url_for
+from quart import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WResponse
 
@@ -17,6 +17,7 @@ from app.models.message import MAX_BODY
 from app.ratelimit import retry_after_header
 from app.services import services
 from app.views import CONVERSATION, conversation_or_404
+from app.views.typing import sequence
 
 bp = Blueprint("messages", __name__)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -41,9 +42,10 @@ async def create(conversation_id: int) -> WResponse | tuple[str, int]:
         raise TooManyRequests(_("You are sending messages too fast. Wait a moment and try again."),
                               retry_after=int(retry_after_header(wait)))
     message, created = await run_db(Message.post, conversation, g.user, body, client_id)
+    # The typing indicator ends before the message goes out, never after it.
+    await _after_send(conversation_id, sequence(form.get("typing_seq", "")))
     if created:
         await broadcasts.message_created(message, conversation)
-    await _after_send(conversation_id)
     if "HX-Request" not in request.headers:
         return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
     page = await render_template("messages/_sent.html", m=message, conversation=conversation,
@@ -51,7 +53,7 @@ async def create(conversation_id: int) -> WResponse | tuple[str, int]:
     return page, 201 if created else 200
 
 
-async def _after_send(conversation_id: int) -> None:
+async def _after_send(conversation_id: int, typing_seq: int) -> None:
     """Sending clears the sender's typing indicator (hook filled by the typing feature)."""
     for hook in services().extras.get("after_send", []):
-        await hook(g.user, conversation_id)
+        await hook(g.user, conversation_id, session.get("sid", ""), typing_seq)

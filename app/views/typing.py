@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, g, request
+from quart import Blueprint, g, request, session
 from werkzeug.exceptions import TooManyRequests
 
 from app.auth import login_required
@@ -28,5 +28,13 @@ async def typing(conversation_id: int) -> tuple[str, int]:
     wait = await services().limiter.hit(f"typing:{g.user.id}:{conversation_id}", *limit)
     if wait is not None:
         raise TooManyRequests(_("Slow down a little."), retry_after=int(retry_after_header(wait)))
+    seq = sequence(form.get("seq", ""))
+    if tracker.is_late(conversation_id, g.user.id, session.get("sid", ""), seq):
+        return "", 204  # sent before the message that already ended it (a slow link)
     tracker.start(conversation_id, g.user.id)
     return "", 204
+
+
+def sequence(raw: str) -> int:
+    """The composer's number for a typing report or a send; 0 when absent or not a number."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0

@@ -20,17 +20,27 @@
   });
 
   // -- typing: at most one report per 2 s, each numbered; sending closes the numbers before
-  // it, so the server ignores a report that a slow link delivers after the message.
-  let typingTimer = 0, lastTyping = 0;
+  // it, so the server ignores a report that a slow link delivers after the message. The 2 s
+  // count from the previous report's answer, not its start: a report held in the browser's
+  // queue (six connections per host) would otherwise reach the server right before the next
+  // one, and the server allows one a second.
+  let typingTimer = 0, nextAt = 0, inFlight = false, wanted = false, started = false;
   const typingPost = (f, text) => {
-    lastTyping = text ? Date.now() : 0;
-    K.post(f.dataset.typingUrl, { body: text, seq: String(K.tick()) }).catch(() => {});
+    started = Boolean(text);
+    if (!text) { K.post(f.dataset.typingUrl, { body: "", seq: String(K.tick()) }).catch(() => {}); return; }
+    inFlight = true;
+    K.post(f.dataset.typingUrl, { body: text, seq: String(K.tick()) }).catch(() => {}).finally(() => {
+      inFlight = false;
+      nextAt = Date.now() + THROTTLE_MS;
+      if (wanted) { wanted = false; typed(f); }
+    });
   };
   const typed = (f) => {
     clearTimeout(typingTimer);
     typingTimer = 0;
-    if (!f.elements.body.value.trim()) { if (lastTyping) typingPost(f, ""); return; }  // emptied: stop
-    const wait = lastTyping + THROTTLE_MS - Date.now();
+    if (!f.elements.body.value.trim()) { wanted = false; if (started) typingPost(f, ""); return; }  // emptied: stop
+    if (inFlight) { wanted = true; return; }
+    const wait = nextAt - Date.now();
     if (wait <= 0) typingPost(f, f.elements.body.value);
     else typingTimer = setTimeout(() => typed(f), wait);
   };
@@ -80,7 +90,7 @@
     if (!body) return;
     clearTimeout(typingTimer);  // the throttled typing report must not follow its message
     typingTimer = 0;
-    lastTyping = 0;
+    wanted = started = false;  // sending stops typing on the server
     const entry = { cid: f.elements.client_id.value || K.newId(), body, typingSeq: String(K.tick()), state: "sending", tries: 0 };
     save([...load(), entry]);
     K.store.remove(draftKey());
@@ -135,7 +145,7 @@
     render();
     if (failed) return "failed";
     clearTimeout(retryTimer);
-    if (live()) retryTimer = setTimeout(flush, 1000 * 2 ** tries);
+    if (live()) retryTimer = setTimeout(flush, 1000 * 2 ** (tries - 1));
     return "later";
   }
   document.addEventListener("kehai:stream:live", () => {

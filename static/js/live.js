@@ -20,8 +20,8 @@
 
   const HEARTBEAT_MS = 1000 * Number(K.meta("kehai-heartbeat") || 20);
   const STALL_MS = 2.5 * HEARTBEAT_MS;  // no byte (event or ping) for this long: the stream is gone
-  const SHOW_AFTER_MS = 1000;  // a routine reconnect (the 30-minute cap) does not flash a notice
-  const OFFLINE_AFTER = 3;  // failed attempts in a row before "Offline — retrying in N s"
+  const SHOW_AFTER_MS = 600;  // a routine reconnect (the 30-minute cap) does not flash a notice
+  const OFFLINE_AFTER = 4;  // failed attempts in a row (about 4 s) before "Offline — retrying in N s"
   const KEEP = 500;  // messages the leader keeps for tabs that open while it leads
   const LOCK = "kehai-stream:" + me;
   const channel = channelOf(me);
