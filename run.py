@@ -32,8 +32,12 @@ def _serve(args: argparse.Namespace) -> int:
     hconfig.bind = [f"fd://{args.fd}"] if args.fd is not None else [f"{config.host}:{config.port}"]
     hconfig.graceful_timeout = 5
     hconfig.accesslog = None
+    scheme = "http"
+    if config.certfile and config.keyfile:  # HTTPS, and HTTP/2 for browsers that offer it
+        hconfig.certfile, hconfig.keyfile = config.certfile, config.keyfile
+        scheme = "https"
     if args.fd is None:
-        print(f"Kehai is running on http://{config.host}:{config.port}  (Ctrl+C to stop)",
+        print(f"Kehai is running on {scheme}://{config.host}:{config.port}  (Ctrl+C to stop)",
               flush=True)
 
     async def main() -> None:

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Live
-from tests.browser.helpers import CONNECT_TIMEOUT_MS, messages_by, send_from, stream_connected
+from tests.browser.helpers import (
+    CONNECT_TIMEOUT_MS,
+    ROLE,
+    messages_by,
+    open_streams,
+    open_tabs,
+    send_from,
+    stream_connected,
+)
 
 TABS = 12
-ROLE = "() => document.getElementById('stream')?.dataset.role || ''"
 
 
 @pytest.fixture
@@ -24,24 +29,7 @@ def live(tmp_path: Path) -> Any:
     """The server, with the message rate limit lifted for bursts."""
     srv = Live(tmp_path / "srv", tuning={"message_limit": [1000, 10]})
     yield srv
-    srv.stop()
-
-
-def open_streams(live: Any) -> int:
-    metrics = httpx.get(live.url + "/metrics", timeout=10).text
-    found = re.search(r"^kehai_open_streams (\d+)", metrics, re.M)
-    assert found, metrics[:500]
-    return int(found.group(1))
-
-
-def open_tabs(first: Any, n: int, path: str) -> list[Any]:
-    """`n` tabs of one browser (the first page's context) on `path`, each live."""
-    pages = [first] + [first.context.new_page() for _ in range(n - 1)]
-    for page in pages:
-        page.goto(path)
-    for page in pages:
-        stream_connected(page)
-    return pages
+    srv.close()
 
 
 def message_ids(page: Any) -> list[int]:
