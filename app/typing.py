@@ -57,6 +57,7 @@ class TypingTracker:
         # The composer numbers its typing reports and sends the next number with its message:
         # a report that a slow link delivers after the message is ignored (it is older).
         self.closed: dict[tuple[int, int, str], int] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def close_before(self, conversation_id: int, user_id: int, session_id: str, seq: int) -> None:
         """A message was sent: typing reports numbered up to `seq` are over."""
@@ -162,6 +163,15 @@ class TypingTracker:
         task.add_done_callback(self._tasks.discard)
 
     async def _broadcast(self, conversation_id: int) -> None:
+        """One conversation's broadcasts one after another: one still rendering a "typing"
+        line could otherwise publish it after a later one (a send's stop) and its message."""
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            await self._broadcast_now(conversation_id)
+        if conversation_id not in self.typing and not lock.locked():
+            self._locks.pop(conversation_id, None)
+
+    async def _broadcast_now(self, conversation_id: int) -> None:
         """Send each member what they should now read, only if it changed for them.
 
         A member's view is everyone typing except themselves (never "you are typing");
