@@ -162,6 +162,14 @@ class TypingTracker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settle(self, conversation_id: int) -> None:
+        """Publish now what members should read, after any broadcast under way: a message
+        goes out next, and a reader must never see it with its author still "typing" (an
+        expiry's stop may also still be in its batching window)."""
+        if conversation_id in self._views or conversation_id in self.typing:
+            self._pending.discard(conversation_id)
+            await self._broadcast(conversation_id)
+
     async def _broadcast(self, conversation_id: int) -> None:
         """One conversation's broadcasts one after another: one still rendering a "typing"
         line could otherwise publish it after a later one (a send's stop) and its message."""
@@ -227,10 +235,7 @@ def install(app: Quart, kehai: Services) -> None:
                          typing_seq: int = 0) -> None:
         if typing_seq:
             tracker.close_before(conversation_id, user.id, session_id, typing_seq)
-        if tracker.stop(conversation_id, user.id):
-            # Out now, not after the batching window: the message is broadcast next, and a
-            # reader must never see it with its author still "typing".
-            tracker._pending.discard(conversation_id)
-            await tracker._broadcast(conversation_id)
+        tracker.stop(conversation_id, user.id)
+        await tracker.settle(conversation_id)
 
     kehai.extras.setdefault("after_send", []).append(after_send)
