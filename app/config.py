@@ -41,6 +41,8 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
         "host": env.get("KEHAI_HOST", "127.0.0.1"),
         "port": int(env.get("KEHAI_PORT", "8000")),
         "workers": int(env.get("KEHAI_WORKERS", "1")),
+        "certfile": env.get("KEHAI_CERTFILE", ""),
+        "keyfile": env.get("KEHAI_KEYFILE", ""),
         "session_idle_s": float(env.get("KEHAI_SESSION_IDLE_S", 14 * 86400)),
         "session_max_s": float(env.get("KEHAI_SESSION_MAX_S", 30 * 86400)),
         "trusted_proxies": _listed(env.get("KEHAI_TRUSTED_PROXIES", "")),
@@ -68,6 +70,14 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # TLS: with both set, Hypercorn serves HTTPS and offers HTTP/2 (ALPN), where a browser's
+    # tabs share one connection instead of six per host
+    certfile: str = ""
+    keyfile: str = ""
+    # TLS: with both set, Hypercorn serves HTTPS and offers HTTP/2 (ALPN), where a browser's
+    # tabs share one connection instead of six per host
+    certfile: str = ""
+    keyfile: str = ""
     db_threads: int = 8
     testing: bool = False
     # the edge: proxies whose X-Forwarded-Proto/-For count, the Host names served (empty:

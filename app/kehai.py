@@ -69,7 +69,8 @@ class Kehai:
         outage = Outage(logging.getLogger("kehai.relay"),
                         "the broker for messages and read marks (they wait in the outbox)")
         self.database = Outage(logging.getLogger("kehai.db"), "the database")
-        self.messages = Messages(self.hub, renderer, self.message_sent, outage)
+        self.messages = Messages(self.hub, renderer, self.typing_ended, self.message_sent,
+                                 outage)
         self.receipts = Receipts(self.hub, renderer, outage, self.messages_read)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
@@ -96,8 +97,12 @@ class Kehai:
     def typing_changed(self, user_id: int) -> None:
         self.dashboard.row_changed(user_id)
 
+    async def typing_ended(self, conversation_id: int, author_id: int, session_id: str,
+                           typing_seq: int) -> None:
+        """A message is about to go out: its author's indicator ends first, never after."""
+        await self.typing.message_sent(conversation_id, author_id, session_id, typing_seq)
+
     def message_sent(self, conversation_id: int, author_id: int, created: bool) -> None:
-        self.typing.stop(conversation_id, author_id)  # sending ends the sender's indicator
         if created:
             self.dashboard.message_sent(conversation_id, author_id)  # figures, unread rows
 

@@ -33,6 +33,8 @@ def listening_socket(config: Config) -> socket.socket:
 def hypercorn_config(config: Config, fd: int) -> HConfig:
     hconfig = HConfig()
     hconfig.bind = [f"fd://{fd}"]
+    if config.certfile and config.keyfile:  # HTTPS, and HTTP/2 for browsers that offer it
+        hconfig.certfile, hconfig.keyfile = config.certfile, config.keyfile
     hconfig.graceful_timeout = 5
     # Kehai writes its own access lines (with the user id); Hypercorn's errors go through
     # the one handler app/logs.py installs.
@@ -57,7 +59,8 @@ def serve_one(config: Config, fd: int | None = None, worker: int | None = None) 
         application = MetricsPort(application, port, app.kehai.registry)
     if fd is None:
         # The one line a person starting the app reads; everything else goes to the log.
-        print(f"Kehai is running on http://{config.host}:{config.port}  (Ctrl+C to stop)",
+        scheme = "https" if config.certfile and config.keyfile else "http"
+        print(f"Kehai is running on {scheme}://{config.host}:{config.port}  (Ctrl+C to stop)",
               flush=True)
     if config.host in ("0.0.0.0", "::") and not config.allowed_hosts:
         log.warning("bound to every address but KEHAI_ALLOWED_HOSTS is unset: only localhost "

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -40,18 +41,22 @@ class Server:
     """`python run.py` on a free port, as a user would start it."""
 
     def __init__(self, instance: Path, tuning: dict | None = None, env: dict | None = None,
-                 port: int | None = None, args: list[str] | None = None) -> None:
+                 port: int | None = None, args: list[str] | None = None,
+                 verify: ssl.SSLContext | bool = True) -> None:
         self.args = args or []
         self.instance = instance
         self.tuning = {**FAST, **(tuning or {})}
         self.extra_env = env or {}
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        # KEHAI_CERTFILE set: served over TLS (and HTTP/2); `verify` is the CA to trust
+        self.scheme = "https" if self.extra_env.get("KEHAI_CERTFILE") else "http"
+        self.verify = verify
         self.log = instance / f"server-{self.port}.log"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
         env = {
@@ -72,7 +77,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/healthz", timeout=1,
+                             verify=self.verify).status_code == 200:
                     return self
             time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")

@@ -82,3 +82,44 @@ async def test_a_server_shutdown_does_not_announce_everyone_offline():
     hub.close(conn)
     await asyncio.sleep(0.1)
     assert changes == [(1, ONLINE)]
+
+
+async def test_tabs_sharing_one_stream_each_count_for_themselves():
+    hub, tracker, changes = make()
+    hub.open(1, "s", "en", tab="a")  # the leading tab's stream, shared with tab b
+    tracker.report(1, "a", True, session_id="s", n=1)
+    tracker.report(1, "b", False, session_id="s", n=2)
+    assert tracker.status_of(1) == ONLINE  # a is in use
+    tracker.report(1, "a", False, session_id="s", n=3)
+    assert tracker.status_of(1) == AWAY  # every tab hidden or idle
+    tracker.report(1, "b", True, session_id="s", n=4)
+    assert tracker.status_of(1) == ONLINE
+    tracker.report(1, "b", None, session_id="s", n=5)  # b closed: only the idle a is left
+    assert tracker.status_of(1) == AWAY
+    assert changes == [(1, ONLINE), (1, AWAY), (1, ONLINE), (1, AWAY)]
+
+
+async def test_a_late_report_from_a_reloaded_tab_is_ignored():
+    hub, tracker, _changes = make()
+    hub.open(1, "s", "en", tab="a")
+    tracker.report(1, "b", False, session_id="s", n=1)
+    tracker.report(1, "a", True, session_id="s", n=7)  # the reloaded page of tab a
+    tracker.report(1, "a", None, session_id="s", n=6)  # the old page's "gone", arriving late
+    assert tracker.status_of(1) == ONLINE
+
+
+async def test_a_tab_report_reaches_only_its_own_browser_session():
+    hub, tracker, _changes = make()
+    hub.open(1, "laptop", "en", tab="a")
+    phone = hub.open(1, "phone", "en", tab="p")
+    tracker.report(1, "a", False, session_id="laptop", n=1)
+    assert phone.active and tracker.status_of(1) == ONLINE  # the phone is still in use
+
+
+async def test_when_the_last_tab_goes_the_stream_keeps_its_last_word():
+    hub, tracker, changes = make()
+    hub.open(1, "s", "en", tab="a")
+    tracker.report(1, "a", True, session_id="s", n=1)
+    tracker.report(1, "a", None, session_id="s", n=2)  # a reload: gone, then back
+    assert tracker.status_of(1) == ONLINE
+    assert changes == [(1, ONLINE)]

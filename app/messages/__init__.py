@@ -6,7 +6,8 @@ once the message is committed (no save hook hides them).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.db import run_db
@@ -20,6 +21,16 @@ from app.relay import once_key, settle
 from app.web.render import Renderer
 
 AfterSend = Callable[[int, int, bool], None]  # (conversation id, author id, newly stored)
+# (conversation id, author id, session id, the composer's typing number): before it goes out
+BeforeAnnounce = Callable[[int, int, str, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Composer:
+    """Where a message was typed: the author's session and its typing reports' number."""
+
+    session_id: str = ""
+    typing_seq: int = 0
 
 
 def _message_and_room(message_id: int) -> tuple[Message, Conversation] | None:
@@ -28,15 +39,17 @@ def _message_and_room(message_id: int) -> tuple[Message, Conversation] | None:
 
 
 class Messages:
-    def __init__(self, hub: Hub, renderer: Renderer, after_send: AfterSend,
-                 outage: Outage) -> None:
+    def __init__(self, hub: Hub, renderer: Renderer, before_announce: BeforeAnnounce,
+                 after_send: AfterSend, outage: Outage) -> None:
         self.hub = hub
         self.renderer = renderer
+        self.before_announce = before_announce
         self.after_send = after_send
         self.outage = outage
 
     async def send(self, conversation: Conversation, author: User, body: str,
-                   client_id: str | None) -> tuple[Message, bool]:
+                   client_id: str | None, composer: Composer = Composer()
+                   ) -> tuple[Message, bool]:
         """Store the message once per client_id, then tell the room; (message, created).
 
         A retry whose first attempt was stored but never announced (the process died, the
@@ -44,6 +57,8 @@ class Messages:
         message, created, row = await run_db(Message.post, conversation, author, body,
                                              client_id)
         crash_point("after-commit")
+        await self.before_announce(conversation.id, author.id, composer.session_id,
+                                   composer.typing_seq)
         if row is not None:
             await settle(row, self.created(message, conversation, once_key(row)), self.outage)
         self.after_send(conversation.id, author.id, created)

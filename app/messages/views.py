@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from quart import Blueprint, abort, g, redirect, render_template, request, url_for
+from quart import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WResponse
 
 from app.i18n import gettext as _
 from app.limits import Limits, Rule
-from app.messages import Messages
+from app.messages import Composer, Messages
 from app.models.message import MAX_BODY
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
+from app.web.params import bounded_int
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -47,7 +48,10 @@ class MessageRoutes:
         await self.limits.enforce(
             f"messages:{g.user.id}", self.rule,
             _("You are sending messages too fast. Wait a moment and try again."))
-        message, created = await self.messages.send(conversation, g.user, body, client_id)
+        composer = Composer(session.get("sid", ""),
+                            bounded_int(form, "typing_seq", 0, 10**18) or 0)
+        message, created = await self.messages.send(conversation, g.user, body, client_id,
+                                                    composer)
         if "HX-Request" not in request.headers:
             return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
         page = await render_template("messages/_sent.html", m=message, conversation=conversation,

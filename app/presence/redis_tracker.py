@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from app.config import Config
 from app.logs import OutageLog
-from app.presence.tracker import OnChange, PresenceTracker
+from app.presence.tracker import OnChange, PresenceTracker, tab_report
 from app.realtime.connection import Connection
 from app.realtime.control import Control, PresenceChanged
 from app.realtime.hub import Hub
@@ -104,12 +104,12 @@ class RedisPresenceTracker(PresenceTracker):
     def _settle(self, user_id: int) -> None:
         self._tasks.spawn(self._decide_and_tell(user_id))
 
-    def report(self, user_id: int, tab: str, active: bool) -> None:
+    def report(self, user_id: int, tab: str, active: bool | None, session_id: str = "",
+               n: int = 0) -> list[Connection]:
         self.last_seen[user_id] = self.clock()
-        conns = [c for c in self.hub.connections_of(user_id) if not tab or c.tab == tab]
-        for conn in conns:
-            conn.active = active
+        conns = tab_report(self.hub.connections_of(user_id), tab, active, session_id, n)
         self._tasks.spawn(self._report(user_id, conns))
+        return conns
 
     # -- Redis ---------------------------------------------------------------------------
 

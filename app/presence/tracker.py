@@ -20,6 +20,17 @@ ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 OnChange = Callable[[int, str, bool], None]  # (user_id, status, status_changed)
 
 
+def tab_report(conns: list[Connection], tab: str, active: bool | None, session_id: str,
+               n: int) -> list[Connection]:
+    """Apply one tab's report to the streams it belongs to (see PresenceTracker.report)."""
+    if not tab:
+        for conn in conns:
+            conn.active, conn.tabs = bool(active), None
+        return conns
+    mine = [c for c in conns if (c.session_id == session_id if session_id else c.tab == tab)]
+    return [c for c in mine if c.note(tab, active, n)]
+
+
 class PresenceTracker:
     def __init__(self, hub: Hub, config: Config, on_change: OnChange,
                  clock: Callable[[], float] = time.time) -> None:
@@ -55,13 +66,17 @@ class PresenceTracker:
         self._grace.pop(user_id, None)
         self.refresh(user_id)
 
-    def report(self, user_id: int, tab: str, active: bool) -> None:
-        """A tab says it is in use (visible, input) or not (hidden, idle)."""
+    def report(self, user_id: int, tab: str, active: bool | None, session_id: str = "",
+               n: int = 0) -> list[Connection]:
+        """A tab says it is in use (visible, input), not (hidden, idle) or gone (None, closed).
+
+        The tabs of one browser share its session's stream, so the report goes to the
+        session's streams, as one tab among theirs; without a tab it applies to them all.
+        Returns the streams whose state it changed."""
         self.last_seen[user_id] = self.clock()
-        for conn in self.hub.connections_of(user_id):
-            if not tab or conn.tab == tab:
-                conn.active = active
+        touched = tab_report(self.hub.connections_of(user_id), tab, active, session_id, n)
         self.refresh(user_id)
+        return touched
 
     def compute(self, user_id: int) -> str:
         conns = self.hub.connections_of(user_id)

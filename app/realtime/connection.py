@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from app.realtime.events import Event
 
+MAX_TABS = 32  # tab reports kept per stream
+
 
 class Connection:
     """A tab's stream. Never blocks the publisher: overflow closes it for a clean resume.
@@ -18,7 +20,7 @@ class Connection:
 
     __slots__ = ("_waiter", "abort", "active", "closing", "deadline", "dropped", "id", "lang",
                  "last_seq", "maxsize", "overflowed", "ping", "queue", "session_id", "tab",
-                 "user_id", "writing_since")
+                 "tabs", "user_id", "writing_since")
 
     _next = 0
 
@@ -43,6 +45,29 @@ class Connection:
         self.writing_since = 0.0  # monotonic start of a write not yet taken by the socket
         # Ends the stream even while its write is stuck (the transport's own handler sets it).
         self.abort: Callable[[], None] | None = None
+        # The browser's tabs share this one stream; each reports for itself. Made on the
+        # first report only: most streams never get one, and ten thousand stay open.
+        self.tabs: dict[str, tuple[int, bool | None]] | None = None
+
+    def note(self, tab: str, active: bool | None, n: int) -> bool:
+        """A tab of this stream's browser is in use, or not, or gone (None); False when the
+        report is older than one already seen from that tab (`n` orders a tab's reports).
+
+        The stream counts as in use while any tab is; with no tab left it keeps the last
+        word, so a reload (gone, then the same tab back) shows no flap."""
+        tabs = self.tabs if self.tabs is not None else {}
+        self.tabs = tabs
+        seen = tabs.get(tab)
+        if seen is not None and n and n <= seen[0]:
+            return False
+        tabs[tab] = (n, active)
+        if len(tabs) > MAX_TABS:  # forget the longest-gone first, never an open tab
+            oldest = min(tabs, key=lambda t: (tabs[t][1] is not None, tabs[t][0]))
+            del tabs[oldest]
+        open_tabs = [a for _, a in tabs.values() if a is not None]
+        if open_tabs:
+            self.active = any(open_tabs)
+        return True
 
     @property
     def pending(self) -> bool:

@@ -40,6 +40,19 @@ class Typing:
     def stop(self, conversation_id: int, user_id: int) -> bool:
         return self.state.stop(conversation_id, user_id)
 
+    async def message_sent(self, conversation_id: int, user_id: int, session_id: str,
+                           typing_seq: int) -> None:
+        """The author's indicator ends before their message goes out, never after it: late
+        typing reports from that composer are ignored, and what members read is published
+        now, ahead of the message."""
+        if typing_seq:
+            self.state.close_before(conversation_id, user_id, session_id, typing_seq)
+        self.state.stop(conversation_id, user_id)
+        await self.broadcast.settle(conversation_id)
+
+    def is_late(self, conversation_id: int, user_id: int, session_id: str, seq: int) -> bool:
+        return self.state.is_late(conversation_id, user_id, session_id, seq)
+
     def typists(self, conversation_id: int) -> tuple[int, ...]:
         return self.state.typists(conversation_id)
 

@@ -36,6 +36,7 @@ class TypingBroadcast:
         self._pending: set[int] = set()  # conversations with a broadcast due
         self._sent: dict[int, dict[int, Line]] = {}  # conv -> what each member last got
         self._unknown: set[int] = set()
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def due(self, conversation_id: int) -> None:
         """Broadcast the room's typing within TYPING_BATCH_S."""
@@ -53,7 +54,24 @@ class TypingBroadcast:
         self._pending.discard(conversation_id)
         self._tasks.spawn(self._broadcast(conversation_id))
 
+    async def settle(self, conversation_id: int) -> None:
+        """Publish now what members should read, after any broadcast under way: a message
+        goes out next, and a reader must never see it with its author still "typing" (a
+        stop may still be in its batching window)."""
+        if conversation_id in self._sent or self.state.typists(conversation_id):
+            self._pending.discard(conversation_id)
+            await self._broadcast(conversation_id)
+
     async def _broadcast(self, conversation_id: int) -> None:
+        """One room's broadcasts one after another: one still rendering a "typing" line
+        could otherwise publish it after a later one (a send's stop) and its message."""
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            await self._broadcast_now(conversation_id)
+        if not self.state.typists(conversation_id) and not lock.locked():
+            self._locks.pop(conversation_id, None)
+
+    async def _broadcast_now(self, conversation_id: int) -> None:
         current = list(self.state.typists(conversation_id))
         members, names = await run_db(_members_and_names, conversation_id, current)
         typists = [t for t in self.state.typists(conversation_id) if t in names and t in members]

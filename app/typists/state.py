@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+CLOSED_KEPT = 10_000  # (conversation, user, session) send marks kept for late typing reports
 Changed = Callable[[int, int], None]  # (conversation id, user id): an indicator changed
 Replicate = Callable[[bool, int, int], None]  # (started, conversation id, user id)
 
@@ -20,6 +21,22 @@ class Typists:
         self.changed = changed
         self.replicate = replicate
         self.timers: dict[int, dict[int, asyncio.TimerHandle]] = {}  # conv -> user -> expiry
+        # The composer numbers its typing reports and sends the next number with its message:
+        # a report that a slow link delivers after the message is ignored (it is older).
+        # Per session, so another device's numbering never silences this one.
+        self.closed: dict[tuple[int, int, str], int] = {}
+
+    def close_before(self, conversation_id: int, user_id: int, session_id: str,
+                     seq: int) -> None:
+        """A message was sent: this composer's typing reports numbered up to `seq` are over."""
+        key = (conversation_id, user_id, session_id)
+        self.closed[key] = max(seq, self.closed.pop(key, 0))  # re-inserted: newest last
+        if len(self.closed) > CLOSED_KEPT:
+            del self.closed[next(iter(self.closed))]
+
+    def is_late(self, conversation_id: int, user_id: int, session_id: str, seq: int) -> bool:
+        """A typing report that its own message already closed."""
+        return 0 < seq <= self.closed.get((conversation_id, user_id, session_id), 0)
 
     def start(self, conversation_id: int, user_id: int, *, tell: bool = True) -> bool:
         """Start or refresh; True when this began a new indicator (an event goes out)."""

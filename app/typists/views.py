@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, g, request
+from quart import Blueprint, g, request, session
 
 from app.i18n import gettext as _
 from app.limits import Limits, Rule
 from app.typists import Typing
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
+from app.web.params import bounded_int
 
 
 class TypingRoutes:
@@ -31,5 +32,8 @@ class TypingRoutes:
             return "", 204
         await self.limits.enforce(f"typing:{g.user.id}:{conversation_id}", self.rule,
                                   _("Slow down a little."))
+        seq = bounded_int(form, "seq", 0, 10**18) or 0
+        if self.typing.is_late(conversation_id, g.user.id, session.get("sid", ""), seq):
+            return "", 204  # sent before the message that already ended it (a slow link)
         self.typing.start(conversation_id, g.user.id)
         return "", 204

@@ -60,6 +60,7 @@ async def _context() -> dict[str, Any]:
         "me": g.get("user"),
         "stream_since": g.get("stream_since", ""),
         "away_after": kehai().config.away_s,
+        "heartbeat_s": kehai().config.heartbeat_s,  # the page's stream watchdog
     }
 
 

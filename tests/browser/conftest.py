@@ -44,13 +44,14 @@ WATCH_SCRIPT = """
       `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} `
       + `at ${e.sourceFile || document.URL}:${e.lineNumber}`);
   });
-  const sse = window.__kehaiSse = { attempts: 0, connections: 0, errors: 0, closes: 0, events: [] };
-  document.addEventListener("htmx:sse:before:connection", () => { sse.attempts += 1; });
-  document.addEventListener("htmx:sse:after:connection", () => { sse.connections += 1; });
-  document.addEventListener("htmx:sse:error", () => { sse.errors += 1; });
-  document.addEventListener("htmx:sse:close", () => { sse.closes += 1; });
-  document.addEventListener("htmx:sse:after:message", (e) => {
-    const m = e.detail.message || {};
+  // The stream is read by one tab per browser (static/js/live.js) and relayed to the others;
+  // every tab fires these for what it applies. `connections` counts this tab going live.
+  const sse = window.__kehaiSse = { attempts: 0, connections: 0, errors: 0, events: [] };
+  document.addEventListener("kehai:stream:attempt", () => { sse.attempts += 1; });
+  document.addEventListener("kehai:stream:live", () => { sse.connections += 1; });
+  document.addEventListener("kehai:stream:error", () => { sse.errors += 1; });
+  document.addEventListener("kehai:stream:message", (e) => {
+    const m = e.detail || {};
     const data = m.data || "";
     sse.events.push({
       id: m.id || "",
@@ -157,22 +158,34 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 class Live:
     """The server under test; `restart()` stops it and starts a new one on the same port/dir."""
 
-    def __init__(self, instance: Path) -> None:
+    def __init__(self, instance: Path, **server_options: Any) -> None:
         self.instance = instance
-        self.server = Server(instance).start()
+        self.options = server_options  # e.g. tuning=..., env=... (tests.support.Server)
+        self.people: list[Person] = []
+        self.server = Server(instance, **server_options).start()
 
     @property
     def url(self) -> str:
         return self.server.url
 
     def person(self, username: str, **kwargs: Any) -> Person:
-        return Person(self.url, username, **kwargs)
+        person = Person(self.url, username, verify=self.server.verify, **kwargs)
+        self.people.append(person)
+        return person
 
     def stop(self) -> None:
         self.server.stop()
 
+    def close(self) -> None:
+        """The end of the test: people's idle connections first. Over TLS the server's
+        shutdown otherwise waits for each one's close_notify (up to 30 s, measured), and an
+        HTTP client that is not reading never sends it."""
+        for person in self.people:
+            person.close()
+        self.stop()
+
     def start_again(self) -> None:
-        self.server = Server(self.instance, port=self.server.port).start()
+        self.server = Server(self.instance, port=self.server.port, **self.options).start()
 
     def restart(self) -> None:
         self.stop()
@@ -183,7 +196,7 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     srv = Live(tmp_path / "srv")
     yield srv
-    srv.stop()
+    srv.close()
 
 
 @pytest.fixture

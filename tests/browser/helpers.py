@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 from typing import Any
+
+import httpx
 
 TIMEOUT_MS = 5_000
 # Waiting for a page's stream to (re)connect is readiness, not a timing claim: a loaded CI
 # machine starting Chromium and a fresh server can take several seconds.
 CONNECT_TIMEOUT_MS = 15_000
 COMPOSER = "#composer textarea[name=body]"
+ROLE = "() => document.getElementById('stream')?.dataset.role || ''"  # "leader": reads /sse
 
 
 def messages_by(page: Any, username: str) -> Any:
@@ -27,11 +31,11 @@ def send_from(page: Any, text: str) -> None:
 
 
 def stream_connected(page: Any, at_least: int = 1, timeout_ms: int = CONNECT_TIMEOUT_MS) -> None:
-    """Wait until the page's SSE stream has connected `at_least` times and said hello/resync."""
+    """Wait until the page has gone live `at_least` times: its browser's shared stream said
+    hello/resync (the tab leads), or the leading tab let it join (the tab follows)."""
     page.wait_for_function(
-        """(n) => window.__kehaiSse && __kehaiSse.connections >= n
-               && __kehaiSse.events.some((e) => e.kind === "hello" || e.kind === "resync")""",
-        arg=at_least, timeout=timeout_ms)
+        "(n) => window.__kehaiSse && __kehaiSse.connections >= n", arg=at_least,
+        timeout=timeout_ms)
 
 
 def streamed_message(page: Any, message_id: str, timeout_ms: int = TIMEOUT_MS) -> None:
@@ -39,6 +43,23 @@ def streamed_message(page: Any, message_id: str, timeout_ms: int = TIMEOUT_MS) -
     page.wait_for_function(
         "(id) => __kehaiSse.events.some((e) => e.kind === 'new-message' && e.messageId === id)",
         arg=message_id, timeout=timeout_ms)
+
+
+def open_streams(live: Any) -> int:
+    metrics = httpx.get(live.url + "/metrics", timeout=10, verify=live.server.verify).text
+    found = re.search(r"^kehai_open_streams (\d+)", metrics, re.M)
+    assert found, metrics[:500]
+    return int(found.group(1))
+
+
+def open_tabs(first: Any, n: int, path: str) -> list[Any]:
+    """`n` tabs of one browser (the first page's context) on `path`, each live."""
+    pages = [first] + [first.context.new_page() for _ in range(n - 1)]
+    for page in pages:
+        page.goto(path)
+    for page in pages:
+        stream_connected(page)
+    return pages
 
 
 class TcpProxy:

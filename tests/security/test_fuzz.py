@@ -271,13 +271,13 @@ async def test_a_read_mark_only_moves_forward_to_a_message_of_the_conversation(c
 
 
 @FUZZ
-@given(state=st.one_of(SMALL, st.sampled_from(["active", "away"])), tab=ANY)
-async def test_presence_accepts_only_active_or_away(chat, state, tab):
+@given(state=st.one_of(SMALL, st.sampled_from(["active", "away", "gone"])), tab=ANY)
+async def test_presence_accepts_only_active_away_or_gone(chat, state, tab):
     alice, _cid = chat
     form = {"state": state, "tab": tab}
     r = await alice.post("/presence", form)
     if expect_status(form, r.status_code, {204, 422}):
-        assert (r.status_code == 204) == (state in ("active", "away"))
+        assert (r.status_code == 204) == (state in ("active", "away", "gone"))
 
 
 @FUZZ
