@@ -6,6 +6,8 @@ drives their own unread counts, may be further on)."""
 
 from __future__ import annotations
 
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +15,13 @@ from app.db import run_db
 from app.models import Conversation, Membership, Message, User
 
 Mark = tuple[int, int, datetime | None, str, str]  # (user_id, up_to, at, display_name, username)
-Reader = tuple[str, str]  # (display_name, username): names can look alike, usernames cannot
+# (display_name, username, looks like another reader's name): names can look alike,
+# usernames cannot, so where two could be confused the list shows the @username too
+Reader = tuple[str, str, bool]
+
+
+def _looks(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
 @dataclass
@@ -26,11 +34,13 @@ class ReadState:
     def for_message(self, message: Message) -> tuple[int, datetime | None, list[Reader]]:
         """(readers, when the latest reader read, who they are) for one message."""
         readers = [
-            (at, (name, username)) for uid, up_to, at, name, username in self.marks
+            (at, name, username) for uid, up_to, at, name, username in self.marks
             if uid != message.author_id and up_to >= message.id
         ]
-        times = [at for at, _who in readers if at is not None]
-        return len(readers), (max(times) if times else None), [who for _at, who in readers]
+        seen = Counter(_looks(name) for *_rest, name, _u in self.marks)
+        times = [at for at, _name, _username in readers if at is not None]
+        who = [(name, username, seen[_looks(name)] > 1) for _at, name, username in readers]
+        return len(readers), (max(times) if times else None), who
 
 
 def _watermarks(conversation_id: int) -> list[Mark]:
