@@ -136,14 +136,18 @@ async def test_a_redis_that_lost_its_log_makes_streams_resync_and_loses_nothing_
     for body in during:
         assert alice.send(cid, body).status_code == 201
     own_redis.start(aof=False)
-    after = "after Redis came back"
+    for server in (a, b):  # both processes back on the broker
+        deadline = time.monotonic() + 30
+        while httpx.get(server.url + "/healthz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "a process never got its broker back"
+            await asyncio.sleep(0.2)
     # The browser resumes with its last id; the log it came from is gone, so it is told to
     # resync (the page re-fetches what it shows, from the database), then gets live events.
-    events = await follow(listen, bob, seen.id, [after], within=30)
-    while not any(after in e.data for e in events):
-        assert alice.send(cid, after).status_code == 201
-        events += await follow(listen, bob, seen.id, [after], within=10)
-    assert any('data-event="resync"' in e.data for e in events)
+    events = await follow(listen, bob, seen.id, ['data-event="resync"'], within=30)
+    assert alice.send(cid, "after Redis came back").status_code == 201
+    last = next((e.id for e in reversed(events) if e.id), seen.id)
+    events += await follow(listen, bob, last, ["after Redis came back"], within=30)
+    assert any("after Redis came back" in e.data for e in events)
     for body in during:
         assert stored(pg_url, body) == 1  # nothing acknowledged was lost
         assert sum(body in e.data for e in events) <= 1  # and nothing came twice
