@@ -28,11 +28,11 @@ def test_a_late_sample_for_an_older_minute_is_ignored():
 
 def test_p99_is_the_bucket_bound_holding_the_99th_percentile():
     counts = [0] * (len(LATENCY_BUCKETS) + 1)
-    counts[0] = 99  # 99 deliveries within 5 ms
-    counts[3] = 1  # one within 50 ms
-    assert p99_ms(counts, LATENCY_BUCKETS) == 5.0
+    counts[0] = 99  # 99 deliveries within the first bound
+    counts[3] = 1  # one within the fourth
+    assert p99_ms(counts, LATENCY_BUCKETS) == LATENCY_BUCKETS[0] * 1000
     counts[3] = 2
-    assert p99_ms(counts, LATENCY_BUCKETS) == 50.0
+    assert p99_ms(counts, LATENCY_BUCKETS) == LATENCY_BUCKETS[3] * 1000
     counts[-1] = 100  # past every bound: shown as the last bound
     assert p99_ms(counts, LATENCY_BUCKETS) == LATENCY_BUCKETS[-1] * 1000
     assert p99_ms([0] * len(counts), LATENCY_BUCKETS) is None

@@ -130,7 +130,23 @@
       render();
       return "sent";
     }
-    if (res && res.status !== 429 && res.status !== 408 && res.status < 500) {
+    if (res && res.status === 429) {
+      // Too fast: say so (the server's own message), and hand the text back to the box, where
+      // the person sees it and sends it again when ready; nothing is lost, nothing queued behind.
+      await htmx.swap({ sourceElement: f, target: f, swap: "none", text: await res.text() }).catch(() => {});
+      const box = f.elements.body;
+      if (!box.value.trim()) {
+        box.value = entry.body;
+        autosize(box);
+        f.elements.client_id.value = entry.cid;  // the same id: a retry is stored once
+        update(entry.cid, null);
+      } else {
+        update(entry.cid, { state: "failed" });
+      }
+      render();
+      return "later";
+    }
+    if (res && res.status !== 408 && res.status < 500) {
       // Sending the same again cannot help (too long, a stale form, no longer a member).
       await htmx.swap({ sourceElement: f, target: f, swap: "none", text: await res.text() }).catch(() => {});
       update(entry.cid, { state: "failed" });

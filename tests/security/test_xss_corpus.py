@@ -246,7 +246,8 @@ SCAN = """() => {
     handlers: all.flatMap((e) => [...e.attributes].filter((a) => a.name.startsWith('on'))
                                   .map((a) => `${e.tagName}[${a.name}]`)),
     foreign: [...document.querySelectorAll(
-      'script:not([src]), iframe, object, embed, base, svg, math, img, template, style, '
+      'script:not([src]), iframe, object, embed, base, svg, math, img, '
+      + 'template:not(#outbox-item), style, '
       + 'noscript, meta[http-equiv], hx-partial, [hx-swap-oob], [hx-trigger*=load], '
       + '[hx-get*=logout], [hx-post*=logout], a[href^="javascript"]')].map((e) => e.outerHTML),
     me: document.body.dataset.me,
