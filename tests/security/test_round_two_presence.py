@@ -164,6 +164,9 @@ def test_a_user_named_with_digits_keeps_every_status_update_on_contact_and_dashb
     stream_connected(page_z)
     every_dot(page_b, "0123", "online")
     row_status(page_o, "0123", "online")
+    # The tab re-reports "active" once its stream is live (after up to 300 ms): let that land
+    # first, or it could overtake the first "away" below (readiness, not a timing claim).
+    page_z.wait_for_timeout(1500)
     for n in range(20):
         state = "away" if n % 2 == 0 else "active"
         report(zero, state)
