@@ -6,6 +6,7 @@ from peewee import DateTimeField, ForeignKeyField, IntegerField
 
 from app.models.base import BaseModel, utcnow
 from app.models.conversation import Conversation
+from app.models.read_log import ReadLog
 from app.models.user import User
 
 
@@ -70,9 +71,11 @@ class Membership(BaseModel):
 
     @classmethod
     def share(cls, conversation_id: int, user_id: int, up_to: int) -> bool:
-        """Move the shared watermark forward only (a read made with receipts on)."""
+        """Move the shared watermark forward only (a read made with receipts on), and log
+        when: call inside a transaction."""
+        at = utcnow()
         moved = (
-            cls.update(shared_read_message_id=up_to, shared_read_at=utcnow())
+            cls.update(shared_read_message_id=up_to, shared_read_at=at)
             .where(
                 (cls.conversation == conversation_id)
                 & (cls.user == user_id)
@@ -80,4 +83,6 @@ class Membership(BaseModel):
             )
             .execute()
         )
+        if moved:
+            ReadLog.record(conversation_id, user_id, up_to, at)
         return moved > 0

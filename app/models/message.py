@@ -19,6 +19,8 @@ class Message(BaseModel):
     body = TextField()
     created = DateTimeField(default=utcnow)
     client_id = CharField(max_length=64, null=True)
+    edited = DateTimeField(null=True)  # the last edit, if any
+    deleted = DateTimeField(null=True)  # taken back: the body is gone, the place stays
 
     class Meta:
         indexes = ((("conversation", "id"), False),

@@ -104,7 +104,7 @@ class Receipts:
             _newly_read, conversation_id, reader.id, read.shared_before, read.shared_after)
         if not changed:
             return
-        reads = await read_state(conversation)
+        reads = await read_state(conversation, changed)
         html = await self.renderer.each_language(
             "receipts/_event.html", conversation=conversation, messages=changed, reads=reads)
         # Only the authors of the newly read messages see read marks: walk the few authors,

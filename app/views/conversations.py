@@ -138,7 +138,7 @@ async def show(conversation_id: int) -> str:
     conversation, membership, members = await _membership_or_404(conversation_id)
     messages, has_older = await run_db(Message.latest, conversation_id)
     listed = await _inbox(*members)
-    reads = await read_state(conversation)
+    reads = await read_state(conversation, messages)
     seen = await _last_seen(members) if conversation.is_direct else {}
     return await render_template(
         "conversations/show.html", last_seen_by_id=seen,
@@ -158,7 +158,7 @@ async def history(conversation_id: int) -> str:
     # Beyond any id: the latest page; below every id: nothing older. Never a driver overflow.
     before = bounded_int(request.args, "before", 0, MAX_ID)
     messages, has_older = await run_db(Message.latest, conversation_id, before)
-    reads = await read_state(conversation)  # read marks come from watermarks alone
+    reads = await read_state(conversation, messages)  # from watermarks and the read log
     return await render_template(
         "messages/_history.html", conversation=conversation, messages=messages,
         has_older=has_older, reads=reads,
