@@ -20,6 +20,7 @@ from app.db import run_db
 from app.limits import Limits
 from app.logs import OutageLog as Outage
 from app.messages import Messages
+from app.messages.edits import CHANGED
 from app.metrics import Metrics
 from app.models import Session
 from app.models.session import Lifetime
@@ -74,6 +75,7 @@ class Kehai:
         self.receipts = Receipts(self.hub, renderer, outage, self.messages_read)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
+                            CHANGED: self.messages.republish_change,
                             "message-read": self.receipts.republish},
                            config.outbox_relay_s, config.outbox_grace_s, outage, self.database)
         self.hub.listener = self

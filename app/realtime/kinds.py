@@ -10,6 +10,7 @@ TYPING_START = "typing-start"
 TYPING_STOP = "typing-stop"
 NEW_MESSAGE = "new-message"
 MESSAGE_READ = "message-read"
+MESSAGE_CHANGED = "message-changed"  # an edit or a delete
 DASHBOARD = "dashboard-update"  # operators: charts, and "re-fetch your table"
 RESYNC = "resync"
 CLOSE = "close"  # the one named event: ends a stream for good (hx-sse:close)
