@@ -19,5 +19,8 @@ CLOSE = "close"  # the one named event: ends a stream for good (hx-sse:close)
 DROPPABLE = frozenset({USER_ONLINE, USER_AWAY, USER_OFFLINE, TYPING_START, TYPING_STOP,
                        DASHBOARD})
 
+# What is never lost: a slow client resumes for these (and the outbox keeps them across crashes).
+DURABLE = frozenset({NEW_MESSAGE, MESSAGE_CHANGED, MESSAGE_READ})
+
 # The event a presence change travels as, by the status it announces.
 FOR_STATUS = {"online": USER_ONLINE, "away": USER_AWAY, "offline": USER_OFFLINE}
