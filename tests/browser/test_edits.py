@@ -3,6 +3,7 @@ reader, each seeing the other's changes live (issue 15, items 1 and 2)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import expect
@@ -104,3 +105,29 @@ def test_each_message_keeps_the_time_it_was_first_read(live: Any, page_for: Any)
     stream_connected(writer)
     # Before: every read message showed the reader's latest read time after a reload.
     assert (read_time(writer, 1), read_time(writer, 2)) == (first, second)
+
+
+def test_a_group_lists_who_read_and_when_on_click(live: Any, page_for: Any) -> None:
+    emma = live.person("emma", display_name="Emma", lang="en")
+    haru = live.person("haru", display_name="山田 春子", lang="ja")
+    liam = live.person("liam", display_name="Liam", lang="en")
+    room = emma.start_group("Trip", ["haru", "liam"])
+    pages = {"emma": page_for(emma, **EN), "haru": page_for(haru, **JA),
+             "liam": page_for(liam, **EN)}
+    for page in pages.values():
+        open_chat(page, room)
+    send_from(pages["emma"], "Flights are booked")
+    send_from(pages["haru"], "ありがとう！")
+    for name, text in (("emma", "Read by 2"), ("haru", "既読 2")):
+        page = pages[name]
+        mark = messages_by(page, name).last.locator(".read-mark")
+        expect(mark.locator("summary")).to_have_text(text)
+        mark.locator("summary").click()
+        readers = mark.locator(".readers li")
+        expect(readers).to_have_count(2)
+        for i in range(2):
+            # Each reader with their own time, in the reader's clock ("9:41"-like text).
+            expect(readers.nth(i).locator("time")).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+        names = readers.locator(".reader-name").all_text_contents()
+        assert sorted(names) == sorted({"emma": ["山田 春子", "Liam"],
+                                        "haru": ["Emma", "Liam"]}[name])
