@@ -107,3 +107,30 @@ async def test_deleting_the_last_message_changes_the_preview_in_both_languages(m
     assert "メッセージは削除されました" in ja
     _status, page = await bob.page(f"/c/{cid}", headers={"Accept-Language": "ja"})
     assert "このメッセージは削除されました" in page
+
+
+async def test_an_edit_the_broker_refused_waits_in_the_outbox_and_the_relay_sends_it_once(
+        app, make_user, monkeypatch):
+    alice, bob, cid = await chat(make_user)
+    hub = app.kehai.hub
+    sent: list[tuple[str, str | None]] = []
+    real = hub.broker.publish
+
+    async def down(event):
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(hub.broker, "publish", down)
+    r = await alice.post(f"/c/{cid}/messages/1/edit", {"body": "hello bob"})
+    assert r.status_code == 200  # stored: the edit is not lost, only not yet announced
+    pending = await run_db(lambda: list(Outbox.select().where(
+        (Outbox.kind == "message-changed") & Outbox.published.is_null())))
+    assert len(pending) == 1
+
+    async def record(event):
+        sent.append((event.kind, event.once_key))
+        await real(event)
+
+    monkeypatch.setattr(hub.broker, "publish", record)
+    assert await app.kehai.relay.catch_up(grace_s=0.0) == 1
+    assert await app.kehai.relay.catch_up(grace_s=0.0) == 0  # published once, marked done
+    assert sent == [("message-changed", f"outbox:{pending[0].id}")]
