@@ -187,7 +187,7 @@ def test_in_a_group_a_sees_kidoku_2_once_b_and_c_have_read(live: Any, page_for: 
     expect(mark).to_have_attribute("data-read-count", "2")
     mark.locator("summary").click()  # who read it
     expect(mark.locator(".readers li")).to_have_count(2)
-    assert sorted(mark.locator(".readers li").all_text_contents()) == ["Mika", "佐藤 健二"]
+    assert sorted(mark.locator(".readers .reader-name").all_text_contents()) == ["Mika", "佐藤 健二"]
 
 
 def test_with_read_receipts_off_a_never_sees_kidoku(live: Any, page_for: Any) -> None:
