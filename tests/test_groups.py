@@ -1,0 +1,204 @@
+"""Managing groups and changing names: who may, what is refused, and who is told."""
+
+from __future__ import annotations
+
+from app.db import run_db
+from app.groups import store
+from app.models import Conversation, Membership, Outbox, User
+
+
+def stream_of(app, user_id: int):
+    """An open stream of `user_id` on the in-process hub: what it would be sent."""
+    return app.kehai.hub.open(user_id, f"session-{user_id}", "en")
+
+
+def kinds(conn) -> list[str]:
+    return [e.kind for e in conn.drain()]
+
+
+async def group(owner, title: str, members: str) -> int:
+    r = await owner.post("/conversations", {"title": title, "members": members}, htmx=False)
+    assert r.status_code == 303, await r.get_data(as_text=True)
+    return int(r.headers["Location"].rsplit("/", 1)[1])
+
+
+async def member_ids(cid: int) -> list[int]:
+    return sorted(await run_db(Membership.member_ids, cid))
+
+
+async def test_a_member_renames_the_group_and_every_member_is_told(app, make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    bobs = stream_of(app, 2)
+    r = await alice.post(f"/c/{cid}/title", {"title": "  Tea   and cake "}, htmx=False)
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/c/{cid}/settings?saved=1")
+    assert (await run_db(Conversation.get_by_id, cid)).title == "Tea and cake"
+    [event] = bobs.drain()
+    assert event.kind == "room-changed" and "Tea and cake" in event.html["en"]
+    assert await run_db(lambda: Outbox.select().where(Outbox.published.is_null()).count()) == 0
+
+
+async def test_a_title_that_is_empty_or_too_long_is_refused_with_a_message(make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    for title in ("   ", "x" * 81):
+        r = await alice.post(f"/c/{cid}/title", {"title": title}, htmx=False)
+        assert r.status_code == 422
+        assert "1–80 characters" in await r.get_data(as_text=True)
+    assert (await run_db(Conversation.get_by_id, cid)).title == "Tea"
+
+
+async def test_adding_people_names_the_unknown_and_the_added_find_the_group_at_once(
+        app, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await make_user("carol")
+    cid = await group(alice, "Tea", "bob")
+    assert (await bob.post(f"/c/{cid}/messages", {"body": "before carol"})).status_code == 201
+    carols = stream_of(app, 3)
+    r = await alice.post(f"/c/{cid}/members", {"members": "carol, ghost, zed"}, htmx=False)
+    assert r.status_code == 422 and "ghost, zed" in await r.get_data(as_text=True)
+    assert await member_ids(cid) == [1, 2]
+    r = await alice.post(f"/c/{cid}/members", {"members": " Carol ,bob"}, htmx=False)
+    assert r.status_code == 303 and await member_ids(cid) == [1, 2, 3]
+    assert kinds(carols) == ["room-changed", "room-joined"]
+    # What was said before she came is history to her, not unread.
+    unread = await run_db(lambda: Membership.find(cid, 3).last_read_message_id)
+    assert unread == (await run_db(Conversation.get_by_id, cid)).last_message_id
+
+
+async def test_too_many_names_at_once_are_refused(make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    names = ",".join(f"user{n}" for n in range(101))
+    r = await alice.post(f"/c/{cid}/members", {"members": names}, htmx=False)
+    assert r.status_code == 422 and "at most 100" in await r.get_data(as_text=True)
+
+
+async def test_someone_removed_is_told_and_gets_nothing_more_of_that_room(app, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await make_user("carol")
+    cid = await group(alice, "Tea", "bob,carol")
+    carols, bobs = stream_of(app, 3), stream_of(app, 2)
+    r = await alice.post(f"/c/{cid}/members/remove", {"username": "carol"}, htmx=False)
+    assert r.status_code == 303 and await member_ids(cid) == [1, 2]
+    assert kinds(carols) == ["room-left"]
+    assert kinds(bobs) == ["room-changed"]
+    assert (await bob.post(f"/c/{cid}/messages", {"body": "after carol"})).status_code == 201
+    assert kinds(bobs) == ["new-message"]
+    assert kinds(carols) == []
+    r = await alice.post(f"/c/{cid}/members/remove", {"username": "carol"}, htmx=False)
+    assert r.status_code == 422 and "not in this group" in await r.get_data(as_text=True)
+
+
+async def test_leaving_takes_one_out_and_back_to_the_list(app, make_user):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    alices = stream_of(app, 1)
+    r = await bob.post(f"/c/{cid}/leave", htmx=False)
+    assert r.status_code == 303 and r.headers["Location"].endswith("/")
+    assert await member_ids(cid) == [1]
+    assert kinds(alices) == ["room-changed"]
+    assert (await bob.page(f"/c/{cid}"))[0] == 404
+
+
+async def test_an_outsider_cannot_see_rename_add_to_or_remove_from_a_group(make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    eve = await make_user("eve")
+    cid = await group(alice, "Tea", "bob")
+    assert (await eve.page(f"/c/{cid}/settings"))[0] == 404
+    for path, form in [("title", {"title": "Eve's"}), ("members", {"members": "eve"}),
+                       ("members/remove", {"username": "bob"}), ("leave", {})]:
+        r = await eve.post(f"/c/{cid}/{path}", form, htmx=False)
+        assert r.status_code == 404, path
+    assert await member_ids(cid) == [1, 2]
+    assert (await run_db(Conversation.get_by_id, cid)).title == "Tea"
+
+
+async def test_a_direct_chat_cannot_be_managed(make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    await make_user("carol")
+    r = await alice.post("/conversations", {"with": "bob"}, htmx=False)
+    cid = int(r.headers["Location"].rsplit("/", 1)[1])
+    assert (await alice.page(f"/c/{cid}/settings"))[0] == 404
+    status, page = await alice.page(f"/c/{cid}")
+    assert "Group settings" not in page
+    for path, form in [("title", {"title": "x"}), ("members", {"members": "carol"}),
+                       ("members/remove", {"username": "bob"}), ("leave", {})]:
+        r = await alice.post(f"/c/{cid}/{path}", form, htmx=False)
+        assert r.status_code == 422, path
+        assert "direct chat" in await r.get_data(as_text=True)
+    assert await member_ids(cid) == [1, 2]
+
+
+async def test_managing_a_group_needs_the_pages_csrf_token(make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    alice.csrf = "forged"
+    r = await alice.post(f"/c/{cid}/title", {"title": "Stolen"}, htmx=False)
+    assert r.status_code == 403
+    r = await alice.post(f"/c/{cid}/leave", htmx=False)
+    assert r.status_code == 403
+    assert (await run_db(Conversation.get_by_id, cid)).title == "Tea"
+    assert await member_ids(cid) == [1, 2]
+
+
+async def test_a_new_chat_is_in_the_other_persons_list_before_its_first_message(
+        app, make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    await make_user("carol")
+    bobs, carols = stream_of(app, 2), stream_of(app, 3)
+    r = await alice.post("/conversations", {"with": "bob"}, htmx=False)
+    assert r.status_code == 303
+    assert "room-joined" in kinds(bobs) and kinds(carols) == []
+    await group(alice, "Tea", "carol")
+    assert "room-joined" in kinds(carols)
+    r = await alice.post("/conversations", {"with": "bob"}, htmx=False)  # the same chat again
+    assert "room-joined" not in kinds(bobs)
+
+
+async def test_a_committed_change_that_was_never_published_goes_out_from_the_relay(
+        app, make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    bobs = stream_of(app, 2)
+    await run_db(store.rename, cid, 1, "Crashed after commit")  # and never published
+    assert await app.kehai.relay.catch_up(grace_s=0.0) == 1
+    [event] = bobs.drain()
+    assert event.kind == "room-changed" and "Crashed after commit" in event.html["ja"]
+    assert await app.kehai.relay.catch_up(grace_s=0.0) == 0
+
+
+async def test_a_new_display_name_is_trimmed_and_told_to_those_who_share_a_room(
+        app, make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    await make_user("stranger")
+    await group(alice, "Tea", "bob")
+    bobs, strangers, alices = stream_of(app, 2), stream_of(app, 3), stream_of(app, 1)
+    await alice.page("/settings")
+    r = await alice.post("/settings", {"display_name": "  Aki \t Tanaka ", "show_presence": "on",
+                                       "send_read_receipts": "on"}, htmx=False)
+    assert r.status_code == 303
+    assert (await run_db(User.by_username, "alice")).display_name == "Aki Tanaka"
+    [event] = bobs.drain()
+    assert event.kind == "name-changed" and "Aki Tanaka" in event.html["en"]
+    assert 'hx-target="[data-name-of=&#34;alice&#34;]"' in event.html["en"]
+    assert kinds(alices) == ["name-changed"] and kinds(strangers) == []
+
+
+async def test_a_display_name_is_refused_as_at_registration(make_user):
+    alice = await make_user("alice")
+    await alice.page("/settings")
+    for name, words in [("   ", "what to call you"), ("x" * 65, "under 64"),
+                        ("Ali\u200bce", "visible characters")]:
+        r = await alice.post("/settings", {"display_name": name}, htmx=False)
+        assert r.status_code == 422, name
+        assert words in await r.get_data(as_text=True)
+    assert (await run_db(User.by_username, "alice")).display_name == "Alice"
+
+
+async def test_the_group_settings_page_speaks_japanese(make_user):
+    alice, _bob = await make_user("alice", lang="ja"), await make_user("bob")
+    cid = await group(alice, "お茶会", "bob")
+    status, page = await alice.page(f"/c/{cid}/settings", headers={"Accept-Language": "ja"})
+    assert status == 200
+    assert "グループ設定" in page and "グループを退会" in page and "メンバー（2人）" in page
