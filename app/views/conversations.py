@@ -149,6 +149,18 @@ async def show(conversation_id: int) -> str:
     )
 
 
+@bp.get(f"{CONVERSATION}/header")
+@login_required
+async def header(conversation_id: int) -> str:
+    """The chat header alone: a page that resynced may have missed a rename or new members."""
+    conversation, _membership, members = await _membership_or_404(conversation_id)
+    seen = await _last_seen(members) if conversation.is_direct else {}
+    return await render_template(
+        "conversations/_header.html", conversation=conversation, members=members,
+        title=_title(conversation, members, g.user), last_seen_by_id=seen,
+        presence=kehai().presence.statuses_for(list(members)), shown_members=SHOWN_MEMBERS)
+
+
 @bp.get(f"{CONVERSATION}/messages")
 @login_required
 async def history(conversation_id: int) -> str:
