@@ -75,7 +75,7 @@ class Kehai:
                                  outage)
         self.receipts = Receipts(self.hub, renderer, outage, self.messages_read)
         self.groups = Groups(self.hub, renderer, outage, self.presence.statuses_for,
-                             SHOWN_MEMBERS)
+                             SHOWN_MEMBERS, self.messages.republish)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
                             "message-read": self.receipts.republish, **self.groups.handlers},
@@ -110,10 +110,10 @@ class Kehai:
         if created:
             self.dashboard.message_sent(conversation_id, author_id)  # figures, unread rows
 
-    async def name_changed(self, user_id: int, outbox_row: int | None) -> None:
+    async def name_changed(self, user_id: int, outbox_rows: list[int]) -> None:
         """A display name changed: every name of that person on screen, and their operators'
         row."""
-        await self.groups.publish(outbox_row)
+        await self.groups.publish(outbox_rows)
         self.dashboard.row_changed(user_id)
 
     def messages_read(self, reader_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.db import run_db
 from app.groups import store
-from app.models import Conversation, Membership, Outbox, User
+from app.models import Conversation, Membership, Message, Outbox, User
 
 
 def stream_of(app, user_id: int):
@@ -33,8 +33,11 @@ async def test_a_member_renames_the_group_and_every_member_is_told(app, make_use
     r = await alice.post(f"/c/{cid}/title", {"title": "  Tea   and cake "}, htmx=False)
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/c/{cid}/settings?saved=1")
     assert (await run_db(Conversation.get_by_id, cid)).title == "Tea and cake"
-    [event] = bobs.drain()
-    assert event.kind == "room-changed" and "Tea and cake" in event.html["en"]
+    room, line = bobs.drain()
+    assert room.kind == "room-changed" and "Tea and cake" in room.html["en"]
+    assert line.kind == "new-message"
+    assert "Alice renamed the group to “Tea and cake”" in line.html["en"]
+    assert "Aliceさんがグループ名を「Tea and cake」に変更しました" in line.html["ja"]
     assert await run_db(lambda: Outbox.select().where(Outbox.published.is_null()).count()) == 0
 
 
@@ -60,10 +63,11 @@ async def test_adding_people_names_the_unknown_and_the_added_find_the_group_at_o
     assert await member_ids(cid) == [1, 2]
     r = await alice.post(f"/c/{cid}/members", {"members": " Carol ,bob"}, htmx=False)
     assert r.status_code == 303 and await member_ids(cid) == [1, 2, 3]
-    assert kinds(carols) == ["room-changed", "room-joined"]
+    assert kinds(carols) == ["room-changed", "room-joined", "new-message"]
     # What was said before she came is history to her, not unread.
-    unread = await run_db(lambda: Membership.find(cid, 3).last_read_message_id)
-    assert unread == (await run_db(Conversation.get_by_id, cid)).last_message_id
+    read_up_to = await run_db(lambda: Membership.find(cid, 3).last_read_message_id)
+    before = await run_db(lambda: Message.get(Message.body == "before carol").id)
+    assert read_up_to == before
 
 
 async def test_too_many_names_at_once_are_refused(make_user):
@@ -82,7 +86,7 @@ async def test_someone_removed_is_told_and_gets_nothing_more_of_that_room(app, m
     r = await alice.post(f"/c/{cid}/members/remove", {"username": "carol"}, htmx=False)
     assert r.status_code == 303 and await member_ids(cid) == [1, 2]
     assert kinds(carols) == ["room-left"]
-    assert kinds(bobs) == ["room-changed"]
+    assert kinds(bobs) == ["room-changed", "new-message"]
     assert (await bob.post(f"/c/{cid}/messages", {"body": "after carol"})).status_code == 201
     assert kinds(bobs) == ["new-message"]
     assert kinds(carols) == []
@@ -97,8 +101,10 @@ async def test_leaving_takes_one_out_and_back_to_the_list(app, make_user):
     r = await bob.post(f"/c/{cid}/leave", htmx=False)
     assert r.status_code == 303 and r.headers["Location"].endswith("/")
     assert await member_ids(cid) == [1]
-    assert kinds(alices) == ["room-changed"]
+    assert kinds(alices) == ["room-changed", "new-message"]
     assert (await bob.page(f"/c/{cid}"))[0] == 404
+    status, page = await alice.page(f"/c/{cid}")
+    assert "Bob left" in page
 
 
 async def test_an_outsider_cannot_see_rename_add_to_or_remove_from_a_group(make_user):
@@ -162,9 +168,10 @@ async def test_a_committed_change_that_was_never_published_goes_out_from_the_rel
     cid = await group(alice, "Tea", "bob")
     bobs = stream_of(app, 2)
     await run_db(store.rename, cid, 1, "Crashed after commit")  # and never published
-    assert await app.kehai.relay.catch_up(grace_s=0.0) == 1
-    [event] = bobs.drain()
-    assert event.kind == "room-changed" and "Crashed after commit" in event.html["ja"]
+    assert await app.kehai.relay.catch_up(grace_s=0.0) == 2  # the change and its line
+    room, line = bobs.drain()
+    assert room.kind == "room-changed" and "Crashed after commit" in room.html["ja"]
+    assert line.kind == "new-message" and "Crashed after commit" in line.html["en"]
     assert await app.kehai.relay.catch_up(grace_s=0.0) == 0
 
 
@@ -202,3 +209,23 @@ async def test_the_group_settings_page_speaks_japanese(make_user):
     status, page = await alice.page(f"/c/{cid}/settings", headers={"Accept-Language": "ja"})
     assert status == 200
     assert "グループ設定" in page and "グループを退会" in page and "メンバー（2人）" in page
+
+
+async def test_a_line_in_the_history_says_who_added_whom_and_is_unread_only_for_the_others(
+        make_user):
+    aki, ben = await make_user("aki", "Aki", lang="ja"), await make_user("ben", "Ben")
+    await make_user("cara", "Cara")
+    await make_user("dan", "Dan")
+    cid = await group(aki, "Tea", "ben")
+    r = await aki.post(f"/c/{cid}/members", {"members": "cara,dan"}, htmx=False)
+    assert r.status_code == 303
+    status, page = await aki.page(f"/c/{cid}", headers={"Accept-Language": "ja"})
+    assert "AkiさんがCaraさん、Danさんを追加しました" in page  # after a reload, too
+    status, listing = await aki.page("/", headers={"Accept-Language": "ja"})
+    assert f'data-conversation-id="{cid}" data-unread="0"' in listing
+    status, listing = await ben.page("/")
+    assert f'data-conversation-id="{cid}" data-unread="1"' in listing
+    assert "Aki added Cara, Dan" in listing  # the list's preview
+    r = await aki.post(f"/c/{cid}/members/remove", {"username": "dan"}, htmx=False)
+    status, page = await ben.page(f"/c/{cid}")
+    assert "Aki removed Dan" in page

@@ -8,7 +8,7 @@ each with its own once key, so a row published twice still reaches each stream o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.db import run_db
@@ -22,6 +22,7 @@ from app.relay import once_key, settle
 from app.web.render import Renderer
 
 Statuses = Callable[[list[User | None]], dict[str, str]]  # username -> status, as anyone sees it
+Republish = Callable[[dict[str, Any], str], Awaitable[None]]  # (outbox payload, once key)
 
 
 def _room(conversation_id: int) -> tuple[Conversation, list[User]] | None:
@@ -36,7 +37,7 @@ def _payload(row_id: int) -> tuple[str, dict[str, Any]]:
 
 class Groups:
     def __init__(self, hub: Hub, renderer: Renderer, outage: Outage, statuses: Statuses,
-                 shown_members: int) -> None:
+                 shown_members: int, announce_message: Republish) -> None:
         self.hub = hub
         self.renderer = renderer
         self.outage = outage
@@ -45,13 +46,15 @@ class Groups:
         # The relay's handlers, by outbox kind.
         self.handlers = {store.ROOM_CHANGED: self.room_changed,
                          store.NAME_CHANGED: self.name_changed}
+        self.announce_message = announce_message  # a line in the history: a new message
 
-    async def publish(self, row_id: int | None) -> None:
-        """Announce what an outbox row records, once (None: nothing changed)."""
-        if row_id is None:
-            return
-        kind, payload = await run_db(_payload, row_id)
-        await settle(row_id, self.handlers[kind](payload, once_key(row_id)), self.outage)
+    async def publish(self, rows: store.Rows) -> None:
+        """Announce what the outbox rows of one change record, in order, each once."""
+        for row_id in rows:
+            kind, payload = await run_db(_payload, row_id)
+            handler = self.handlers.get(kind, self.announce_message)
+            if not await settle(row_id, handler(payload, once_key(row_id)), self.outage):
+                return  # the broker is away: the relay publishes them all, in order
 
     async def room_changed(self, payload: dict[str, Any], key: str) -> None:
         """The members see the new title and member list; who joined finds the room in

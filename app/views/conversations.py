@@ -54,33 +54,33 @@ async def sidebar() -> str:
                                  **await _inbox())
 
 
-def _start_direct(me: User, other: User) -> tuple[Conversation, int | None]:
-    """The pair's direct chat, and the outbox row announcing it if it is new."""
+def _start_direct(me: User, other: User) -> tuple[Conversation, list[int]]:
+    """The pair's direct chat, and the outbox rows announcing it if it is new."""
     key = Conversation.direct_key_for(me.id, other.id)
     existing = Conversation.get_or_none(Conversation.direct_key == key)
     if existing:
-        return existing, None
+        return existing, []
     try:
         with database.atomic():
             conversation = Conversation.create(kind=DIRECT, direct_key=key)
             Membership.insert_many(
                 [{"conversation": conversation, "user": u} for u in (me, other)]
             ).execute()
-            row = announce_start(conversation.id, me.id, [other.id])
+            rows = announce_start(conversation.id, me.id, [other.id])
     except IntegrityError:  # both people started it at the same moment
-        return Conversation.get(Conversation.direct_key == key), None
-    return conversation, row
+        return Conversation.get(Conversation.direct_key == key), []
+    return conversation, rows
 
 
-def _start_group(me: User, title: str, members: list[User]) -> tuple[Conversation, int]:
+def _start_group(me: User, title: str, members: list[User]) -> tuple[Conversation, list[int]]:
     with database.atomic():
         conversation = Conversation.create(kind=GROUP, title=title)
         people = {u.id: u for u in [me, *members]}
         Membership.insert_many(
             [{"conversation": conversation, "user": uid} for uid in people]
         ).execute()
-        row = announce_start(conversation.id, me.id, [u for u in people if u != me.id])
-    return conversation, row
+        rows = announce_start(conversation.id, me.id, [u for u in people if u != me.id])
+    return conversation, rows
 
 
 async def _limit_creation(me: User) -> None:
@@ -103,7 +103,7 @@ async def create() -> WResponse | tuple[str, int]:
         if other is None:
             return await _index_page(_("Nobody is called “%(name)s”.", name=name), 422)
         await _limit_creation(me)
-        conversation, row = await run_db(_start_direct, me, other)
+        conversation, rows = await run_db(_start_direct, me, other)
     else:
         try:
             title = clean_title(form.get("title", ""))
@@ -111,9 +111,9 @@ async def create() -> WResponse | tuple[str, int]:
         except FormProblem as problem:
             return await _index_page(str(problem), 422)
         await _limit_creation(me)
-        conversation, row = await run_db(_start_group, me, title, members)
+        conversation, rows = await run_db(_start_group, me, title, members)
     # The other members see it in their lists at once, before its first message.
-    await kehai().groups.publish(row)
+    await kehai().groups.publish(rows)
     return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
 
 

@@ -83,8 +83,7 @@ async def add(conversation_id: int) -> WResponse | tuple[str, int]:
     except FormProblem as problem:
         return await _page(conversation, str(problem), 422)
     await _limit(g.user)
-    _added, row = await run_db(store.add, conversation.id, g.user.id, found)
-    await kehai().groups.publish(row)
+    await kehai().groups.publish(await run_db(store.add, conversation.id, g.user.id, found))
     return _back(conversation)
 
 

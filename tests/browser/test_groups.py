@@ -60,6 +60,15 @@ def test_a_renamed_group_is_renamed_in_every_tab_of_every_member(live: Live, pag
     for page in (aki_chat, ben_chat, ben_list):
         expect(page.locator(f"#conv-{cid} .conv-title")).to_have_text("週末の キャンプ")
     expect(ben_chat).to_have_title(re.compile("^週末の キャンプ"))
+    # A line in the history says so, in each reader's language, and is news only to others.
+    expect(aki_chat.locator("#messages .system-line")).to_contain_text(
+        "田中 亜希さんがグループ名を「週末の キャンプ」に変更しました")
+    expect(ben_chat.locator("#messages .system-line")).to_contain_text(
+        "田中 亜希 renamed the group to “週末の キャンプ”")
+    expect(ben_list.locator(f"#conv-{cid} [data-unread-of]")).to_have_text("1")
+    expect(aki_chat.locator(f"#conv-{cid} [data-unread-of]")).to_be_hidden()
+    aki_chat.reload()
+    expect(aki_chat.locator("#messages .system-line")).to_contain_text("に変更しました")
 
 
 def test_someone_added_sees_the_group_at_once_and_the_members_see_them(live: Live,
@@ -79,6 +88,8 @@ def test_someone_added_sees_the_group_at_once_and_the_members_see_them(live: Liv
 
     expect(cara_list.locator(f"#conv-{cid} .conv-title")).to_have_text("Book club")
     expect(aki_chat.locator(".chat-header .member-list")).to_contain_text("Cara Diaz")
+    expect(aki_chat.locator("#messages .system-line")).to_contain_text(
+        "田中 亜希さんがCara Diazさんを追加しました")
     # and it works as a room for her: what is said now reaches her list
     aki.send(cid, "ようこそ！")
     expect(cara_list.locator(f"#conv-{cid} .conv-preview")).to_contain_text("ようこそ！")
@@ -151,7 +162,7 @@ def test_a_new_chat_is_in_the_other_persons_list_before_its_first_message(
     expect(aki_list.locator(f"#conv-{gid} .conv-title")).to_have_text("Tennis")
 
 
-def test_the_group_settings_page_screenshot(live: Live, page_for: Any) -> None:
+def test_the_group_settings_page_screenshot(live: Live, page_for: Any, artifacts: Path) -> None:
     aki = live.person("aki6", display_name="田中 亜希")
     for name, shown in (("ben6", "Ben Hart"), ("cara6", "Cara Diaz"), ("dan6", "伊藤 大輔")):
         live.person(name, display_name=shown)
@@ -161,3 +172,8 @@ def test_the_group_settings_page_screenshot(live: Live, page_for: Any) -> None:
     expect(page.locator("#manage-members li")).to_have_count(4)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "group-settings.png"))
+    page.fill("#group-title", "Weekend hike")
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_role("link", name="Back to the chat").click()
+    expect(page.locator("#messages .system-line")).to_have_count(1)
+    page.screenshot(path=str(artifacts / "group-chat.png"))  # for a reviewer, not the README
