@@ -229,3 +229,16 @@ async def test_a_line_in_the_history_says_who_added_whom_and_is_unread_only_for_
     r = await aki.post(f"/c/{cid}/members/remove", {"username": "dan"}, htmx=False)
     status, page = await ben.page(f"/c/{cid}")
     assert "Aki removed Dan" in page
+
+
+async def test_names_and_titles_in_history_lines_stay_text(app, make_user):
+    alice, _bob = await make_user("alice", "<b>Alice</b>"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    bobs = stream_of(app, 2)
+    payload = "<img src=x onerror=alert(1)> %(actor)s"
+    assert (await alice.post(f"/c/{cid}/title", {"title": payload}, htmx=False)).status_code == 303
+    room, line = bobs.drain()
+    for html in (*room.html.values(), *line.html.values()):
+        assert "<img" not in html and "<b>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; %(actor)s" in line.html["en"]
+    assert "&lt;b&gt;Alice&lt;/b&gt; renamed the group" in line.html["en"]

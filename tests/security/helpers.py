@@ -265,10 +265,11 @@ def dangerous_markup(html: str, hx_partials: int = 0) -> list[str]:
     for tag, attrs in markup.tags:
         where = f"<{tag} {attrs}>"
         # The dashboard's charts are the one <svg> of the app's own (dashboard/_charts.html),
-        # and the composer's outbox item the one <template> (conversations/show.html);
-        # handlers on them are still caught below, like anywhere else.
+        # and the composer's outbox item and the "no longer a member" notice the only
+        # <template>s (conversations/show.html); handlers on them are still caught below.
         if tag in NEVER and not ((tag == "svg" and attrs.get("class") == "chart-svg")
-                                 or (tag == "template" and attrs.get("id") == "outbox-item")):
+                                 or (tag == "template"
+                                     and attrs.get("id") in ("outbox-item", "room-gone"))):
             problems.append(f"element {where}")
         if tag == "script" and not (attrs.get("src") or "").startswith("/static/"):
             problems.append(f"inline script {where}")
