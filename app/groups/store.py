@@ -88,7 +88,8 @@ def remove(conversation_id: int, actor_id: int, user_id: int) -> Rows:
 
 
 def announce_start(conversation_id: int, actor_id: int, others: list[int]) -> Rows:
-    """Inside the transaction creating a room: tell its other members it is in their list."""
+    """Inside the transaction creating a room: it joins its members' lists (the creator's
+    other tabs too)."""
     return [Outbox.record(ROOM_CHANGED, conversation=conversation_id, actor=actor_id,
                           joined=others, left=[])]
 

@@ -66,7 +66,7 @@ def _start_direct(me: User, other: User) -> tuple[Conversation, list[int]]:
             Membership.insert_many(
                 [{"conversation": conversation, "user": u} for u in (me, other)]
             ).execute()
-            rows = announce_start(conversation.id, me.id, [other.id])
+            rows = announce_start(conversation.id, me.id, [me.id, other.id])
     except IntegrityError:  # both people started it at the same moment
         return Conversation.get(Conversation.direct_key == key), []
     return conversation, rows
@@ -79,7 +79,7 @@ def _start_group(me: User, title: str, members: list[User]) -> tuple[Conversatio
         Membership.insert_many(
             [{"conversation": conversation, "user": uid} for uid in people]
         ).execute()
-        rows = announce_start(conversation.id, me.id, [u for u in people if u != me.id])
+        rows = announce_start(conversation.id, me.id, list(people))
     return conversation, rows
 
 
