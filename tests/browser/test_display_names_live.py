@@ -36,11 +36,12 @@ def test_a_new_display_name_shows_live_on_the_other_persons_open_pages(live: Any
     ben_chat = opened(ben_settings.context.new_page(), f"/c/{direct}")
     expect(aki_group.locator(".reader-name")).to_have_text("Ben Hart")
 
-    ben_settings.fill("#display_name", "  Benjamin   H. ")
+    expect(aki_direct.locator(".chat-header [data-initials-of=ben]").first).to_have_text("BH")
+    ben_settings.fill("#display_name", "  Kenji   H. ")
     ben_settings.get_by_role("button", name="Save").click()
     expect(ben_settings.locator("p.saved")).to_have_text("Saved.")
 
-    new = "Benjamin H."
+    new = "Kenji H."
     expect(aki_direct.locator(".chat-header h1")).to_have_text(new)
     expect(aki_direct.locator(f"#conv-{direct} .conv-title")).to_have_text(new)
     expect(aki_direct.locator(f"#conv-{direct} .preview-author")).to_have_text(f"{new}:")
@@ -49,6 +50,7 @@ def test_a_new_display_name_shows_live_on_the_other_persons_open_pages(live: Any
     expect(aki_group.locator(".chat-header .member-list")).to_contain_text(new)
     expect(aki_group.locator(".reader-name")).to_have_text(new)
     expect(ben_chat.locator(".me-name")).to_have_text(new)
+    expect(aki_direct.locator(".chat-header [data-initials-of=ben]").first).to_have_text("KH")
     expect(aki_direct).to_have_title(re.compile(f"^{re.escape(new)}"))
 
 
