@@ -21,6 +21,7 @@ from app.groups import Groups
 from app.limits import Limits
 from app.logs import OutageLog as Outage
 from app.messages import Messages
+from app.messages.edits import CHANGED
 from app.metrics import Metrics
 from app.models import Session
 from app.models.session import Lifetime
@@ -78,6 +79,7 @@ class Kehai:
                              SHOWN_MEMBERS, self.messages.republish)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
+                            CHANGED: self.messages.republish_change,
                             "message-read": self.receipts.republish, **self.groups.handlers},
                            config.outbox_relay_s, config.outbox_grace_s, outage, self.database)
         self.hub.listener = self

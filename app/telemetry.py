@@ -19,7 +19,7 @@ from app.metrics import Metrics
 from app.realtime import kinds
 
 # Every kind the hub publishes (resync and close are written by the stream, never published).
-PUBLISHED = tuple(sorted(kinds.DROPPABLE | kinds.GROUPS | {kinds.NEW_MESSAGE, kinds.MESSAGE_READ}))
+PUBLISHED = tuple(sorted(kinds.DROPPABLE | kinds.DURABLE))
 OUTCOMES = {
     "delivered": "Events queued to a stream.",
     "dropped": "Typing and presence events a slow stream's full queue lost.",

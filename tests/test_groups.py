@@ -242,3 +242,14 @@ async def test_names_and_titles_in_history_lines_stay_text(app, make_user):
         assert "<img" not in html and "<b>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt; %(actor)s" in line.html["en"]
     assert "&lt;b&gt;Alice&lt;/b&gt; renamed the group" in line.html["en"]
+
+
+async def test_a_line_in_the_history_cannot_be_edited_or_deleted_even_by_its_actor(make_user):
+    alice, _bob = await make_user("alice"), await make_user("bob")
+    cid = await group(alice, "Tea", "bob")
+    assert (await alice.post(f"/c/{cid}/title", {"title": "Cake"}, htmx=False)).status_code == 303
+    line = await run_db(lambda: Message.get(Message.system == "renamed").id)
+    r = await alice.post(f"/c/{cid}/messages/{line}/edit", {"body": "I did nothing"})
+    assert r.status_code == 404
+    assert (await alice.post(f"/c/{cid}/messages/{line}/delete")).status_code == 404
+    assert (await run_db(Message.get_by_id, line)).body == "Cake"

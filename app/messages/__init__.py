@@ -14,6 +14,7 @@ from app.db import run_db
 from app.faults import crash_point
 from app.logs import OutageLog as Outage
 from app.members import current_members
+from app.messages.edits import is_last
 from app.models import Conversation, Message, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
@@ -79,3 +80,24 @@ class Messages:
         html = await self.renderer.each_language(
             "messages/_new_message_event.html", m=message, conversation=conversation, reads=None)
         await self.hub.publish(kinds.NEW_MESSAGE, members, html, once_key=once_key)
+
+    async def changed(self, message: Message, conversation: Conversation,
+                      once_key: str | None = None) -> None:
+        """An edit or a delete: every member's copy of the message (and the list's preview,
+        if it is the last one) is redrawn, in every tab, live or on replay."""
+        members = await run_db(current_members, conversation.id)
+        last = await run_db(is_last, message)
+        html = await self.renderer.each_language(
+            "messages/_changed_event.html", m=message, conversation=conversation, last=last)
+        await self.hub.publish(kinds.MESSAGE_CHANGED, members, html, once_key=once_key)
+
+    async def announce_change(self, message: Message, conversation: Conversation,
+                              row: int | None) -> None:
+        if row is not None:
+            await settle(row, self.changed(message, conversation, once_key(row)), self.outage)
+
+    async def republish_change(self, payload: dict[str, Any], key: str) -> None:
+        """The relay's handler for a "message-changed" outbox row."""
+        found = await run_db(_message_and_room, int(payload["message"]))
+        if found is not None:
+            await self.changed(*found, once_key=key)

@@ -1,4 +1,5 @@
-"""POST /c/<id>/messages: validate, persist first, then broadcast."""
+"""POST /c/<id>/messages: validate, persist first, then broadcast; and edits and deletes of
+one's own messages (…/messages/<id>/edit, …/delete)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import re
 from quart import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WResponse
 
+from app.db import run_db
 from app.i18n import gettext as _
 from app.limits import Limits, Rule
-from app.messages import Composer, Messages
+from app.messages import Composer, Messages, edits
+from app.models import Conversation
 from app.models.message import MAX_BODY
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
-from app.web.params import bounded_int
+from app.web.params import MAX_ID, bounded_int
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MESSAGE = f"{CONVERSATION}/messages/<int(max={MAX_ID}):message_id>"
 
 
-def _validated(body: str, client_id: str | None) -> None:
+def _validated(body: str, client_id: str | None = None) -> None:
     if not body:
         abort(422, _("Write something before sending."))
     if len(body) > MAX_BODY:
@@ -25,6 +29,14 @@ def _validated(body: str, client_id: str | None) -> None:
                      n=f"{len(body):,}"))
     if client_id is not None and not CLIENT_ID.match(client_id):
         abort(422, _("That message could not be sent. Reload the page and try again."))
+
+
+def _refuse(refused: edits.Refused) -> None:
+    if refused is edits.Refused.NOT_YOURS:
+        abort(403, _("You can only change your own messages."))
+    if refused is edits.Refused.DELETED:
+        abort(409, _("That message was deleted, so it can no longer be edited."))
+    abort(404, _("That message is not in this conversation."))
 
 
 class MessageRoutes:
@@ -37,7 +49,15 @@ class MessageRoutes:
         bp = Blueprint("messages", __name__)
         bp.add_url_rule(f"{CONVERSATION}/messages", "create", login_required(self.create),
                         methods=["POST"])
+        bp.add_url_rule(f"{MESSAGE}/edit", "edit", login_required(self.edit), methods=["POST"])
+        bp.add_url_rule(f"{MESSAGE}/delete", "delete", login_required(self.delete),
+                        methods=["POST"])
         return bp
+
+    async def _limit(self) -> None:
+        await self.limits.enforce(
+            f"messages:{g.user.id}", self.rule,
+            _("You are sending messages too fast. Wait a moment and try again."))
 
     async def create(self, conversation_id: int) -> WResponse | tuple[str, int]:
         conversation = await conversation_or_404(conversation_id)
@@ -45,9 +65,7 @@ class MessageRoutes:
         body = form.get("body", "").strip()
         client_id = form.get("client_id", "").strip() or None
         _validated(body, client_id)
-        await self.limits.enforce(
-            f"messages:{g.user.id}", self.rule,
-            _("You are sending messages too fast. Wait a moment and try again."))
+        await self._limit()
         composer = Composer(session.get("sid", ""),
                             bounded_int(form, "typing_seq", 0, 10**18) or 0)
         message, created = await self.messages.send(conversation, g.user, body, client_id,
@@ -57,3 +75,30 @@ class MessageRoutes:
         page = await render_template("messages/_sent.html", m=message, conversation=conversation,
                                      reads=None)
         return page, 201 if created else 200
+
+    async def edit(self, conversation_id: int, message_id: int) -> WResponse | tuple[str, int]:
+        conversation = await conversation_or_404(conversation_id)
+        body = (await request.form).get("body", "").strip()
+        _validated(body)
+        await self._limit()
+        change = await run_db(edits.edit, conversation, g.user, message_id, body)
+        return await self._changed(conversation, change)
+
+    async def delete(self, conversation_id: int, message_id: int
+                     ) -> WResponse | tuple[str, int]:
+        conversation = await conversation_or_404(conversation_id)
+        await self._limit()
+        change = await run_db(edits.delete, conversation, g.user, message_id)
+        return await self._changed(conversation, change)
+
+    async def _changed(self, conversation: Conversation, change: edits.Change | edits.Refused
+                       ) -> WResponse | tuple[str, int]:
+        if isinstance(change, edits.Refused):
+            _refuse(change)
+        assert isinstance(change, edits.Change)
+        await self.messages.announce_change(change.message, conversation, change.row)
+        if "HX-Request" not in request.headers:
+            return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
+        page = await render_template("messages/_changed.html", m=change.message,
+                                     conversation=conversation)
+        return page, 200

@@ -47,6 +47,7 @@ def _unread(user_id: int) -> dict[int, int]:
             (Membership.user == user_id)
             & (Message.id > Membership.last_read_message_id)
             & (Message.author != user_id)
+            & Message.deleted.is_null()  # taken back: nothing left to read
         )
         .group_by(Message.conversation)
         .tuples()

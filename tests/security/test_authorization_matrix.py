@@ -73,6 +73,12 @@ ROUTES: list[Route] = [
                          {"body": "hel"}, htmx=True),
     *_conversation_route("POST /c/<id>/read", "POST", "/c/{cid}/read", 204, 401,
                          {"up_to": "{mid}"}, htmx=True),
+    # The member is not the author of the message under test: only authors change messages.
+    *_conversation_route("POST /c/<id>/messages/<mid>/edit", "POST",
+                         "/c/{cid}/messages/{mid}/edit", 403, 401, {"body": "mine now"},
+                         htmx=True),
+    *_conversation_route("POST /c/<id>/messages/<mid>/delete", "POST",
+                         "/c/{cid}/messages/{mid}/delete", 403, 401, htmx=True),
     Route("POST /presence", "POST", "/presence", {"state": "active"}, _everyone(401, 204)),
     Route("POST /settings", "POST", "/settings", {"show_presence": "on"}, _everyone(401, 303)),
     Route("POST /settings/password", "POST", "/settings/password",
@@ -122,7 +128,7 @@ async def world(app, make_user, make_operator) -> World:
 
 
 async def _outcome(user, route: Route, cid: int | None, mid: int | None) -> tuple[int | str, str]:
-    path = route.path.format(cid=cid)
+    path = route.path.format(cid=cid, mid=mid)
     headers = {"HX-Request": "true"} if route.htmx else {}
     if route.path == "/sse":
         status, _headers, _first = await first_sse_frame(user.client)

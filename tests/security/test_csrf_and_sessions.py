@@ -40,6 +40,8 @@ TARGETS = [
     Target("logout", "/logout", {}, 303),
     Target("start a conversation", "/conversations", {"with": "carol"}, 303),
     Target("send a message", "/c/{dm}/messages", {"body": "forged"}, 201),
+    Target("edit a message", "/c/{dm}/messages/{own}/edit", {"body": "forged"}, 200),
+    Target("delete a message", "/c/{dm}/messages/{own}/delete", {}, 200),
     Target("typing", "/c/{dm}/typing", {"body": "forged"}, 204),
     Target("read mark", "/c/{dm}/read", {"up_to": "{mid}"}, 204),
     Target("presence", "/presence", {"state": "away"}, 204),
@@ -92,17 +94,20 @@ async def scene(app, make_user):
     dm = int(r.headers["Location"].rsplit("/", 1)[1])
     r = await bob.post(f"/c/{dm}/messages", {"body": "read me"})
     mid = int((await r.get_data(as_text=True)).split('data-message-id="')[1].split('"')[0])
+    r = await alice.post(f"/c/{dm}/messages", {"body": "mine"})
+    own = int((await r.get_data(as_text=True)).split('data-message-id="')[1].split('"')[0])
     await alice.page(f"/c/{dm}")
     await bob.page("/")
     anonymous = WebUser(app.test_client(), "anonymous")
     await anonymous.page("/login")
-    return {"alice": alice, "bob": bob, "anonymous": anonymous, "dm": dm, "mid": mid}
+    return {"alice": alice, "bob": bob, "anonymous": anonymous, "dm": dm, "mid": mid,
+            "own": own}
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
 async def test_a_forged_request_changes_nothing_and_the_genuine_one_works(app, scene, target):
     user: WebUser = scene["anonymous"] if target.anonymous else scene["alice"]
-    path = target.path.format(dm=scene["dm"])
+    path = target.path.format(dm=scene["dm"], own=scene["own"])
     data = {k: v.format(mid=scene["mid"]) for k, v in target.data.items()}
     before = await snapshot(app)
     refused = {}
