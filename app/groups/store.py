@@ -7,7 +7,7 @@ from __future__ import annotations
 from peewee import IntegrityError
 
 from app.db import database
-from app.models import GROUP, Conversation, Membership, Message, Outbox, User
+from app.models import Conversation, Membership, Message, Outbox, User
 
 ROOM_CHANGED = "room-changed"  # an outbox kind: a title or the members changed
 NAME_CHANGED = "name-changed"  # an outbox kind: a person's display name changed
@@ -24,12 +24,6 @@ def _line(conversation_id: int, actor_id: int, kind: str, body: str) -> int:
     Message.update(system=kind).where(Message.id == message.id).execute()
     assert row is not None  # a new message always has its row
     return row
-
-
-def group_of(conversation_id: int, user_id: int) -> Conversation | None:
-    """The group, if `user_id` is in it (direct chats are never managed)."""
-    room = Membership.conversation_for(conversation_id, user_id)
-    return room if room is not None and room.kind == GROUP else None
 
 
 def rename(conversation_id: int, actor_id: int, title: str) -> Rows:
