@@ -75,11 +75,11 @@ def _start_direct(me: User, other: User) -> tuple[Conversation, list[int]]:
 def _start_group(me: User, title: str, members: list[User]) -> tuple[Conversation, list[int]]:
     with database.atomic():
         conversation = Conversation.create(kind=GROUP, title=title)
-        people = {u.id: u for u in [me, *members]}
+        ids = list(dict.fromkeys(u.id for u in [me, *members]))
         Membership.insert_many(
-            [{"conversation": conversation, "user": uid} for uid in people]
+            [{"conversation": conversation, "user": uid} for uid in ids]
         ).execute()
-        rows = announce_start(conversation.id, me.id, list(people))
+        rows = announce_start(conversation.id, me.id, ids)
     return conversation, rows
 
 
