@@ -51,7 +51,7 @@ def _register_routes(app: Quart, kehai: Kehai) -> None:
     from app.presence.views import PresenceRoutes
     from app.receipts.views import ReceiptRoutes
     from app.typists.views import TypingRoutes
-    from app.views import auth, conversations, health, settings, stream
+    from app.views import auth, conversations, groups, health, settings, stream
 
     config = kehai.config
     for blueprint in (
@@ -60,7 +60,7 @@ def _register_routes(app: Quart, kehai: Kehai) -> None:
         TypingRoutes(kehai.typing, kehai.limits, config.typing_limit).blueprint(),
         PresenceRoutes(kehai.presence, kehai.limits, config.presence_limit).blueprint(),
         DashboardRoutes(kehai.dashboard).blueprint(),
-        auth.bp, conversations.bp, stream.bp, health.bp, settings.bp,
+        auth.bp, conversations.bp, groups.bp, stream.bp, health.bp, settings.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -17,6 +17,7 @@ from quart import Quart, current_app
 from app.config import Config
 from app.dashboard import Dashboard
 from app.db import run_db
+from app.groups import Groups
 from app.limits import Limits
 from app.logs import OutageLog as Outage
 from app.messages import Messages
@@ -26,6 +27,7 @@ from app.models import Session
 from app.models.session import Lifetime
 from app.outages import DATABASE_DOWN
 from app.presence import Presence
+from app.presence.audience import SHOWN_MEMBERS
 from app.realtime.connection import Connection
 from app.realtime.control import Control
 from app.realtime.hub import Hub
@@ -73,10 +75,12 @@ class Kehai:
         self.messages = Messages(self.hub, renderer, self.typing_ended, self.message_sent,
                                  outage)
         self.receipts = Receipts(self.hub, renderer, outage, self.messages_read)
+        self.groups = Groups(self.hub, renderer, outage, self.presence.statuses_for,
+                             SHOWN_MEMBERS, self.messages.republish)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
                             CHANGED: self.messages.republish_change,
-                            "message-read": self.receipts.republish},
+                            "message-read": self.receipts.republish, **self.groups.handlers},
                            config.outbox_relay_s, config.outbox_grace_s, outage, self.database)
         self.hub.listener = self
         self._tasks = TaskSet(__name__)
@@ -107,6 +111,12 @@ class Kehai:
     def message_sent(self, conversation_id: int, author_id: int, created: bool) -> None:
         if created:
             self.dashboard.message_sent(conversation_id, author_id)  # figures, unread rows
+
+    async def name_changed(self, user_id: int, outbox_rows: list[int]) -> None:
+        """A display name changed: every name of that person on screen, and their operators'
+        row."""
+        await self.groups.publish(outbox_rows)
+        self.dashboard.row_changed(user_id)
 
     def messages_read(self, reader_id: int) -> None:
         self.dashboard.messages_read(reader_id)  # the reader's unread backlog shrank

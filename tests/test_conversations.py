@@ -16,7 +16,7 @@ async def test_starting_a_direct_chat_opens_it_and_a_second_start_reuses_it(make
     again = await start_direct(alice, "bob")
     assert first == again
     status, page = await alice.page(f"/c/{first}")
-    assert status == 200 and "<h1>Bob B</h1>" in page
+    assert status == 200 and '<h1 data-name-of="bob">Bob B</h1>' in page
     assert await run_db(lambda: Conversation.select().count()) == 1
 
 
@@ -39,7 +39,7 @@ async def test_a_group_has_a_title_and_its_members(make_user):
     cid = int(r.headers["Location"].rsplit("/", 1)[1])
     assert sorted(await run_db(Membership.member_ids, cid)) == [1, 2, 3]
     status, page = await alice.page(f"/c/{cid}")
-    assert "<h1>Tea room</h1>" in page
+    assert f'<h1 data-title-of="{cid}">Tea room</h1>' in page
 
 
 async def test_a_group_with_unknown_members_or_no_title_is_refused_and_nothing_is_stored(make_user):

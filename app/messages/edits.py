@@ -32,7 +32,7 @@ def _own(conversation: Conversation, author: User, message_id: int) -> Message |
     message = (Message.select(Message, User).join(User)
                .where((Message.id == message_id) & (Message.conversation == conversation.id))
                .first())
-    if message is None:
+    if message is None or message.system:  # a line the app wrote is nobody's to change
         return Refused.MISSING
     if message.author_id != author.id:
         return Refused.NOT_YOURS

@@ -21,6 +21,7 @@ class Message(BaseModel):
     client_id = CharField(max_length=64, null=True)
     edited = DateTimeField(null=True)  # the last edit, if any
     deleted = DateTimeField(null=True)  # taken back: the body is gone, the place stays
+    system = CharField(max_length=16, null=True)  # a line the app wrote: migrations/0007
 
     class Meta:
         indexes = ((("conversation", "id"), False),

@@ -10,17 +10,18 @@ from quart import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WResponse
 
 from app.db import database, run_db
+from app.groups.store import announce_start
 from app.i18n import gettext as _
 from app.kehai import kehai
 from app.models import DIRECT, GROUP, Conversation, Membership, Message, User, UserStatus
 from app.models.inbox import conversation_view, inbox
 from app.presence.audience import SHOWN_MEMBERS
 from app.receipts.state import read_state
+from app.views.group_forms import FormProblem, clean_title, people, usernames
 from app.web.guards import CONVERSATION, conversation_or_404, login_required, not_found
 from app.web.params import MAX_ID, bounded_int
 
 bp = Blueprint("conversations", __name__)
-MAX_TITLE = 80
 MAX_PAGE = 10_000
 
 
@@ -53,30 +54,33 @@ async def sidebar() -> str:
                                  **await _inbox())
 
 
-def _start_direct(me: User, other: User) -> Conversation:
+def _start_direct(me: User, other: User) -> tuple[Conversation, list[int]]:
+    """The pair's direct chat, and the outbox rows announcing it if it is new."""
     key = Conversation.direct_key_for(me.id, other.id)
     existing = Conversation.get_or_none(Conversation.direct_key == key)
     if existing:
-        return existing
+        return existing, []
     try:
         with database.atomic():
             conversation = Conversation.create(kind=DIRECT, direct_key=key)
             Membership.insert_many(
                 [{"conversation": conversation, "user": u} for u in (me, other)]
             ).execute()
+            rows = announce_start(conversation.id, me.id, [me.id, other.id])
     except IntegrityError:  # both people started it at the same moment
-        return Conversation.get(Conversation.direct_key == key)
-    return conversation
+        return Conversation.get(Conversation.direct_key == key), []
+    return conversation, rows
 
 
-def _start_group(me: User, title: str, members: list[User]) -> Conversation:
+def _start_group(me: User, title: str, members: list[User]) -> tuple[Conversation, list[int]]:
     with database.atomic():
         conversation = Conversation.create(kind=GROUP, title=title)
-        people = {u.id: u for u in [me, *members]}
+        ids = list(dict.fromkeys(u.id for u in [me, *members]))
         Membership.insert_many(
-            [{"conversation": conversation, "user": uid} for uid in people]
+            [{"conversation": conversation, "user": uid} for uid in ids]
         ).execute()
-    return conversation
+        rows = announce_start(conversation.id, me.id, ids)
+    return conversation, rows
 
 
 async def _limit_creation(me: User) -> None:
@@ -99,22 +103,17 @@ async def create() -> WResponse | tuple[str, int]:
         if other is None:
             return await _index_page(_("Nobody is called “%(name)s”.", name=name), 422)
         await _limit_creation(me)
-        conversation = await run_db(_start_direct, me, other)
+        conversation, rows = await run_db(_start_direct, me, other)
     else:
-        title = " ".join(form.get("title", "").split())
-        names = {n.strip().lower() for n in form.get("members", "").split(",") if n.strip()}
-        names.discard(me.username)
-        if not title or len(title) > MAX_TITLE:
-            return await _index_page(_("Give the group a title of 1–80 characters."), 422)
-        if not names:
-            return await _index_page(_("Add at least one other member."), 422)
-        members = await run_db(User.by_usernames, sorted(names))
-        missing = sorted(names - {u.username for u in members})
-        if missing:
-            error = _("Nobody is called “%(name)s”.", name=", ".join(missing))
-            return await _index_page(error, 422)
+        try:
+            title = clean_title(form.get("title", ""))
+            members = await people(usernames(form.get("members", ""), me))
+        except FormProblem as problem:
+            return await _index_page(str(problem), 422)
         await _limit_creation(me)
-        conversation = await run_db(_start_group, me, title, members)
+        conversation, rows = await run_db(_start_group, me, title, members)
+    # The other members see it in their lists at once, before its first message.
+    await kehai().groups.publish(rows)
     return redirect(url_for("conversations.show", conversation_id=conversation.id), 303)
 
 
@@ -148,6 +147,18 @@ async def show(conversation_id: int) -> str:
         active_id=conversation.id, reads=reads, **listed,
         shown_members=SHOWN_MEMBERS,
     )
+
+
+@bp.get(f"{CONVERSATION}/header")
+@login_required
+async def header(conversation_id: int) -> str:
+    """The chat header alone: a page that resynced may have missed a rename or new members."""
+    conversation, _membership, members = await _membership_or_404(conversation_id)
+    seen = await _last_seen(members) if conversation.is_direct else {}
+    return await render_template(
+        "conversations/_header.html", conversation=conversation, members=members,
+        title=_title(conversation, members, g.user), last_seen_by_id=seen,
+        presence=kehai().presence.statuses_for(list(members)), shown_members=SHOWN_MEMBERS)
 
 
 @bp.get(f"{CONVERSATION}/messages")

@@ -5,8 +5,15 @@ from __future__ import annotations
 from quart import Blueprint, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WResponse
 
-from app.accounts import hash_password, password_problem, verify_password
+from app.accounts import (
+    clean_name,
+    display_name_problem,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from app.db import run_db
+from app.groups.store import rename_person
 from app.i18n import gettext as _
 from app.kehai import kehai
 from app.models import Session, User
@@ -20,7 +27,7 @@ bp = Blueprint("settings", __name__)
 @login_required
 async def index() -> str:
     return await render_template("settings/index.html", saved=request.args.get("saved"),
-                                 password_error=None)
+                                 password_error=None, name_error=None)
 
 
 def _save(user_id: int, show_presence: bool, send_read_receipts: bool) -> None:
@@ -30,12 +37,23 @@ def _save(user_id: int, show_presence: bool, send_read_receipts: bool) -> None:
 
 @bp.post("/settings")
 @login_required
-async def save() -> WResponse:
+async def save() -> WResponse | tuple[str, int]:
     form = await request.form
+    name = clean_name(form.get("display_name", g.user.display_name))
+    problem = display_name_problem(name)
+    if problem:
+        page = await render_template("settings/index.html", saved=None, password_error=None,
+                                     name_error=problem, name_value=name[:200])
+        return page, 422
+    if name != g.user.display_name:  # each change goes to everyone who shares a room
+        await kehai().limits.enforce(f"names:{g.user.id}", kehai().config.conversation_limit,
+                                     _("You are changing your name too often. Wait a little."))
     show = form.get("show_presence") == "on"
     receipts = form.get("send_read_receipts") == "on"
     was_shown = g.user.show_presence
     await run_db(_save, g.user.id, show, receipts)
+    # Everyone who shares a conversation with them sees the new name at once.
+    await kehai().name_changed(g.user.id, await run_db(rename_person, g.user.id, name))
     if was_shown != show:
         # Others see the change at once: as offline when hidden, as they are when shown again.
         kehai().presence_setting_changed(g.user.id)
@@ -61,7 +79,8 @@ async def password() -> WResponse | tuple[str, int]:
     else:
         error = password_problem(form.get("new_password", ""))
     if error:
-        page = await render_template("settings/index.html", saved=None, password_error=error)
+        page = await render_template("settings/index.html", saved=None, password_error=error,
+                                     name_error=None)
         return page, 422
     await run_db(_store_password, user.id, await hash_password(form["new_password"]))
     others = await run_db(Session.revoke_others, user, session.get("sid", ""))

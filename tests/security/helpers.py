@@ -245,7 +245,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 NEVER = {"iframe", "frame", "frameset", "object", "embed", "base", "svg", "math", "img",
          "template", "style", "noscript", "audio", "video", "source", "applet", "portal",
          "mglyph", "mtext", "image", "use", "marquee", "isindex", "xmp", "plaintext"}
-APP_TEMPLATES = {"outbox-item", "edit-form"}
+APP_TEMPLATES = {"outbox-item", "edit-form", "room-gone"}
 APP_TRIGGERS = {"kehai:resync from:body", "input changed throttle:2s",
                 "kehai:resync from:body, kehai:refresh-list from:body"}
 
@@ -266,8 +266,8 @@ def dangerous_markup(html: str, hx_partials: int = 0) -> list[str]:
     for tag, attrs in markup.tags:
         where = f"<{tag} {attrs}>"
         # The dashboard's charts are the one <svg> of the app's own (dashboard/_charts.html),
-        # and the composer's outbox item and the message edit form the two <template>s
-        # (conversations/show.html);
+        # and the composer's outbox item, the message edit form and the "no longer a member"
+        # notice the only <template>s (conversations/show.html);
         # handlers on them are still caught below, like anywhere else.
         if tag in NEVER and not ((tag == "svg" and attrs.get("class") == "chart-svg")
                                  or (tag == "template" and attrs.get("id") in APP_TEMPLATES)):

@@ -309,7 +309,9 @@ async def test_every_live_event_reaches_exactly_the_people_allowed_to_see_it(str
         assert not any("<tr data-user=" in e.data for e in streams[name].events), name
     def outsider_may_see(e) -> bool:
         about = set(re.findall(r'data-presence-of="([a-z0-9_]+)"', e.data))
+        her_room = f'data-conversation-id="{sentinel_rooms["eve"]}"'
         return (kind_of(e) in ("resync", "hello")
+                or (kind_of(e) in ("room-joined", "room-changed") and her_room in e.data)
                 or (kind_of(e) == "new-message" and "sentinel" in e.data)
                 or (kind_of(e).startswith("user-") and about == {"eve"}))
 

@@ -247,7 +247,7 @@ SCAN = """() => {
                                   .map((a) => `${e.tagName}[${a.name}]`)),
     foreign: [...document.querySelectorAll(
       'script:not([src]), iframe, object, embed, base, svg, math, img, '
-      + 'template:not(#outbox-item):not(#edit-form), style, '
+      + 'template:not(#outbox-item):not(#edit-form):not(#room-gone), style, '
       + 'noscript, meta[http-equiv], hx-partial, [hx-swap-oob], [hx-trigger*=load], '
       + '[hx-get*=logout], [hx-post*=logout], a[href^="javascript"]')].map((e) => e.outerHTML),
     me: document.body.dataset.me,
