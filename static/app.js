@@ -27,7 +27,7 @@
       const a = Math.max(0, age), [, size, unit] = UNITS.find(([limit]) => a < limit);
       const n = Math.floor(a / size);
       next = Math.min(next, (n + 1) * size - a);
-      const words = rtf.format(-n, unit);
+      const words = rtf.format(-n, unit).replace(/(\d) (?=[^\x00-\x7f])/g, "$1");  // ja: 「3分前」, not 「3 分前」
       const text = !t.dataset.phrase ? words : a < 60 ? t.dataset.justNow : t.dataset.phrase.replace("{when}", words);
       if (t.textContent !== text) t.textContent = text;
     });
