@@ -93,6 +93,7 @@ def test_a_japanese_history_is_grouped_by_author_and_day_on_load_live_older_and_
     history.close()
 
     page = page_for(haru, locale="ja-JP", timezone_id=zone_name)
+    page.clock.install()  # time runs as usual; the test moves it on at the end
     page.goto(f"/c/{conversation_id}")
     stream_connected(page)
     # the first page: the newest 50, from yesterday's second message on
@@ -138,6 +139,17 @@ def test_a_japanese_history_is_grouped_by_author_and_day_on_load_live_older_and_
     expect(page.locator("#messages .message[data-message-id]")).to_have_count(50)
     expect(page.locator("#messages .day-separator")).to_have_text(["今日"])
     assert continued(page)[-3:] == [False, True, False]
+
+    # kenji leaves: "online just now", a minute later "1分前にオンライン"
+    kenji_page = page_for(kenji, locale="ja-JP", timezone_id=zone_name)
+    kenji_page.goto("/")
+    stream_connected(kenji_page)
+    status = page.locator(".chat-title [data-status-text-of=kenji]")
+    expect(status).to_have_text("オンライン")
+    kenji_page.context.close()
+    expect(status).to_have_text("たった今オンライン")
+    page.clock.run_for(61_000)
+    expect(status).to_have_text("1分前にオンライン")
 
 
 def test_an_english_history_reads_yesterday_today_and_times_without_a_leading_zero(
@@ -186,6 +198,15 @@ def test_an_english_history_reads_yesterday_today_and_times_without_a_leading_ze
     page.locator("[data-outbox=retry]").click()
     expect(flash).to_be_visible()
     expect(flash).to_have_count(0, timeout=10_000)
+
+    # settings: each checkbox at the left edge, its label the rest of the line
+    page.goto("/settings")
+    form = page.locator("form[action='/settings']").bounding_box()
+    for name in ("show_presence", "send_read_receipts"):
+        box = page.locator(f"input[name={name}]").bounding_box()
+        label = page.locator(f"label.check:has(input[name={name}])").bounding_box()
+        assert abs(box["x"] - form["x"]) < 2, (box, form)
+        assert label["width"] > form["width"] * 0.95 and label["height"] < 2 * box["height"] + 8
 
 
 def test_on_a_phone_enter_breaks_the_line_members_show_presence_and_start_stays_one_line(
