@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from babel.dates import format_timedelta
 from markupsafe import Markup, escape
 from quart import Quart
 
-from app.i18n import current
+from app.i18n import _, current
 
 
 def iso(value: datetime | None) -> str:
@@ -29,9 +30,59 @@ def time_label(value: datetime | None) -> str:
 
 def relative_time(value: datetime) -> Markup:
     """"5 minutes ago" / "5分前" in a <time> the page's script keeps current."""
-    delta = value.replace(tzinfo=UTC) - datetime.now(UTC)
-    label = format_timedelta(delta, add_direction=True, locale=current(), threshold=1.0)
+    label = _relative_label(value)
     return Markup('<time datetime="{}" data-relative>{}</time>').format(iso(value), escape(label))
+
+
+def last_seen_phrase(value: datetime) -> Markup:
+    """"Last seen 5 minutes ago" as one <time>: under a minute the whole phrase becomes
+    "Online just now" (「たった今オンライン」), since "now" does not fit the sentence in every
+    language (「今にオンライン」). static/app.js redraws it from the two data attributes."""
+    recent = (datetime.now(UTC) - value.replace(tzinfo=UTC)).total_seconds() < 60
+    phrase = _("Last seen %(when)s", when="{when}")
+    just_now = _("Online just now")
+    text = just_now if recent else phrase.replace("{when}", _relative_label(value))
+    return Markup(
+        '<time datetime="{}" data-relative data-phrase="{}" data-just-now="{}">{}</time>'
+    ).format(iso(value), phrase, just_now, text)
+
+
+def _relative_label(value: datetime) -> str:
+    delta = value.replace(tzinfo=UTC) - datetime.now(UTC)
+    return format_timedelta(delta, add_direction=True, locale=current(), threshold=1.0)
+
+
+# A link is http(s) and ASCII only: Japanese around a URL (「資料はhttps://example.com/aです」)
+# is text, not part of it. Anything else, javascript: and data: included, stays plain text.
+_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\")]"  # sentence punctuation after a URL is not part of it
+
+
+_LINK = Markup('<a href="{0}" rel="noopener noreferrer" target="_blank">{0}</a>')
+
+
+def _trim(url: str) -> str:
+    while url and url[-1] in _TRAILING:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break  # a balanced parenthesis belongs to the URL (Wikipedia's "(disambiguation)")
+        url = url[:-1]
+    return url
+
+
+def linkify(text: str) -> Markup:
+    """The text escaped, with each http(s) URL a link that opens in a new tab and gets
+    neither our window (noopener) nor our address (noreferrer)."""
+    out: list[str] = []
+    pos = 0
+    for found in _URL.finditer(text):
+        url = _trim(found.group(0))
+        if "://" not in url or url.endswith("://"):
+            continue
+        out.append(escape(text[pos:found.start()]))
+        out.append(_LINK.format(url))
+        pos = found.start() + len(url)
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
 
 
 def css_string(value: object) -> str:
@@ -63,6 +114,8 @@ def install_filters(app: Quart) -> None:
     app.jinja_env.globals["attr_selector"] = attr_selector
     app.jinja_env.filters["css_string"] = css_string
     app.jinja_env.globals["relative_time"] = relative_time
+    app.jinja_env.globals["last_seen_phrase"] = last_seen_phrase
+    app.jinja_env.filters["linkify"] = linkify
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["time_label"] = time_label
     app.jinja_env.globals["current_lang"] = current

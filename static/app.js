@@ -12,27 +12,42 @@
     e.detail.ctx.request.headers["X-Kehai-Tab"] = K.tab;
   });
 
-  // "Last seen 5 minutes ago" stays current without a request.
-  const relative = () => document.querySelectorAll("time[data-relative]").forEach((t) => {
-    const secs = (new Date(t.getAttribute("datetime")) - Date.now()) / 1000;
-    if (isNaN(secs)) return;
+  // "Last seen 5 minutes ago" stays current without a request, redrawn when its text changes:
+  // each second under a minute, on the minute under an hour, and so on. Under a minute a
+  // last-seen phrase reads "Online just now" as a whole (templating.last_seen_phrase).
+  const UNITS = [[60, 1, "second"], [3600, 60, "minute"], [86400, 3600, "hour"], [Infinity, 86400, "day"]];
+  let relTimer = 0;
+  const relative = () => {
+    clearTimeout(relTimer);
     const rtf = new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" });
-    const [n, unit] = Math.abs(secs) < 60 ? [secs, "second"] : Math.abs(secs) < 3600 ? [secs / 60, "minute"]
-      : Math.abs(secs) < 86400 ? [secs / 3600, "hour"] : [secs / 86400, "day"];
-    t.textContent = rtf.format(Math.round(n), unit);
-  });
-  setInterval(relative, 30000);
+    let next = 3600;  // seconds until some text changes
+    document.querySelectorAll("time[data-relative]").forEach((t) => {
+      const age = (Date.now() - new Date(t.getAttribute("datetime"))) / 1000;
+      if (isNaN(age)) return;
+      const a = Math.max(0, age), [, size, unit] = UNITS.find(([limit]) => a < limit);
+      const n = Math.floor(a / size);
+      next = Math.min(next, (n + 1) * size - a);
+      const words = rtf.format(-n, unit).replace(/(\d) (?=[^\x00-\x7f])/g, "$1");  // ja: 「3分前」, not 「3 分前」
+      const text = !t.dataset.phrase ? words : a < 60 ? t.dataset.justNow : t.dataset.phrase.replace("{when}", words);
+      if (t.textContent !== text) t.textContent = text;
+    });
+    relTimer = setTimeout(relative, Math.max(250, next * 1000 + 50));
+  };
+  relative();
 
   // Times: show the reader's own clock; keep the ISO value in datetime.
   const localTime = (root) => root.querySelectorAll("time[datetime]:not([data-relative])").forEach((t) => {
     const d = new Date(t.getAttribute("datetime"));
     if (isNaN(d)) return;
-    const opts = t.dataset.format === "time" ? { hour: "2-digit", minute: "2-digit" }
-      : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    // hour "numeric": 9:05 AM, not 09:05 AM (ja stays 9:05)
+    const opts = t.dataset.format === "time" ? { hour: "numeric", minute: "2-digit" }
+      : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
     t.textContent = d.toLocaleString(document.documentElement.lang || undefined, opts);
     t.title = d.toLocaleString();
   });
-  const markMine = (root) => root.querySelectorAll(`.message[data-author="${CSS.escape(me())}"]`).forEach((m) => m.classList.add("mine"));
+  // One rendering serves every member: one's own messages and previews are marked here.
+  const markMine = (root) => root.querySelectorAll(`:is(.message, .preview-author)[data-author="${CSS.escape(me())}"]`)
+    .forEach((m) => m.classList.add("mine"));
   const nearBottom = (box) => box.scrollHeight - box.scrollTop - box.clientHeight < 120;
   const toBottom = () => { const box = document.querySelector("#messages"); if (box) box.scrollTop = box.scrollHeight; };
 
@@ -50,6 +65,24 @@
     if (stick) toBottom();
     stick = null;
   }));
+
+  // An error flash: out of the way (app.css), gone on ✕, after FLASH_MS, or once a later
+  // request succeeds; a new flash restarts the clock.
+  const FLASH_MS = 6000;
+  const flashBox = document.getElementById("flash");
+  let flashTimer = 0;
+  const clearFlash = () => { clearTimeout(flashTimer); if (flashBox && flashBox.firstChild) flashBox.replaceChildren(); };
+  if (flashBox) {
+    new MutationObserver(() => {
+      clearTimeout(flashTimer);
+      if (flashBox.firstChild) flashTimer = setTimeout(clearFlash, FLASH_MS);
+    }).observe(flashBox, { childList: true });
+    flashBox.addEventListener("click", (e) => { if (e.target.closest("[data-flash-close]")) clearFlash(); });
+  }
+  document.addEventListener("htmx:after:request", (e) => {
+    const status = e.detail?.ctx?.response?.status;
+    if (status && status < 400) clearFlash();
+  });
 
   // A new message reorders the sidebar and counts as unread unless it is being read here.
   document.addEventListener("kehai:stream:message", (e) => {

@@ -1,4 +1,4 @@
-// The composer: Enter sends and Shift+Enter breaks the line; the draft survives navigation
+// The composer: Enter sends and Shift+Enter breaks the line (on a phone Enter breaks it); the draft survives navigation
 // and reloads; nothing sent is lost (an outbox in localStorage, delivered in order and stored
 // once thanks to its client_id); a typing report never outlives the message it belongs to.
 (() => {
@@ -12,9 +12,13 @@
   const live = () => document.body.dataset.link === "live";
 
   const autosize = (box) => { box.style.height = "auto"; box.style.height = Math.min(box.scrollHeight, 200) + "px"; };
+  // A phone's keyboard has no Shift: there Enter breaks the line and the Send button sends
+  // (touch = a coarse pointer with no hover, so a touch laptop with a mouse keeps Enter).
+  const touchOnly = window.matchMedia("(pointer: coarse) and (hover: none)");
   document.addEventListener("keydown", (e) => {
     const f = form();
     if (!f || e.target !== f.elements.body || e.key !== "Enter" || e.shiftKey || e.isComposing || e.keyCode === 229) return;
+    if (touchOnly.matches) return;
     e.preventDefault();
     if (f.elements.body.value.trim()) f.requestSubmit();
   });

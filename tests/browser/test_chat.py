@@ -240,8 +240,10 @@ def test_a_japanese_browser_gets_the_page_in_japanese(
     send_from(page, "了解です！よろしくお願いします。")
     mine = messages_by(page, "haru")
     expect(mine.locator(".message-body")).to_have_text("了解です！よろしくお願いします。")
-    # Times are shown the Japanese way, in the reader's zone (the page's script localises them).
-    expect(mine.locator(".message-meta time")).to_have_text(re.compile(r"\d+月\d+日"))
+    # Times are shown the Japanese way, in the reader's zone (the page's script localises them):
+    # the day once, in a separator (static/js/history.js), and each message its time.
+    expect(mine.locator(".message-meta time")).to_have_text(re.compile(r"^\d{1,2}:\d\d$"))
+    expect(page.locator("#messages .day-separator").last).to_have_text("今日")
 
     catalogue = _japanese_catalogue()
     ui = {"Send": "#composer button.send", "Sign out": ".logout button",
