@@ -44,7 +44,7 @@ def test_a_new_display_name_shows_live_on_the_other_persons_open_pages(live: Any
     new = "Kenji H."
     expect(aki_direct.locator(".chat-header h1")).to_have_text(new)
     expect(aki_direct.locator(f"#conv-{direct} .conv-title")).to_have_text(new)
-    expect(aki_direct.locator(f"#conv-{direct} .preview-author")).to_have_text(f"{new}:")
+    expect(aki_direct.locator(f"#conv-{direct} .preview-name")).to_have_text(f"{new}:")
     expect(aki_direct.locator("#messages .message[data-author=ben] .message-author")
            ).to_have_text(new)
     expect(aki_group.locator(".chat-header .member-list")).to_contain_text(new)
