@@ -13,12 +13,19 @@
     const f = composer();
     await htmx.swap({ sourceElement: f, target: f, swap: "none", text: await res.text() });
   };
+  // The same flash an error answer brings (errors/_flash.html): text, and a ✕ that closes it.
   const say = (text) => {
     const flash = document.getElementById("flash");
     if (!flash) return;
-    const p = document.createElement("p");
+    const p = document.createElement("p"), span = document.createElement("span");
+    const x = document.createElement("button");
     p.className = "flash-message";
-    p.textContent = text;
+    span.className = "flash-text";
+    span.textContent = text;
+    Object.assign(x, { type: "button", className: "flash-close", textContent: "×" });
+    x.dataset.flashClose = "";
+    x.setAttribute("aria-label", template().dataset.dismiss);
+    p.append(span, " ", x);
     flash.replaceChildren(p);
   };
 
