@@ -88,3 +88,12 @@ async def run_db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     loop = asyncio.get_running_loop()
     call = functools.partial(_in_connection, fn, *args, **kwargs)
     return await loop.run_in_executor(_executor, call)
+
+
+async def read_now(fn: Callable[..., T], *args: Any) -> T:
+    """A cheap indexed read of a few rows (app/hot_reads.py). On SQLite it runs at once on
+    the event loop: a WAL read never waits for a writer, and the hop to the pool and back
+    cost more CPU than the query. PostgreSQL is a network round trip away: the pool."""
+    if isinstance(database.obj, SqliteDatabase):
+        return _in_connection(fn, *args)
+    return await run_db(fn, *args)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.hot_reads import room_version
 from app.models import Conversation, Membership
 
 MAX_ROOMS = 10_000  # past this, start over rather than track recency: misses are cheap
@@ -37,6 +38,12 @@ def members_of(conversation: Conversation) -> frozenset[int]:
 
 
 def current_members(conversation_id: int) -> frozenset[int]:
-    """Members as of now: reads the room's row (one primary-key lookup), then the cache."""
+    """Members as of now: reads the room's version (one primary-key lookup), then the cache."""
+    version = room_version(conversation_id)
+    if version is None:
+        return frozenset()
+    entry = _cache.get(conversation_id)
+    if entry is not None and entry[:2] == version:
+        return entry[2]
     conversation = Conversation.get_or_none(Conversation.id == conversation_id)
     return members_of(conversation) if conversation is not None else frozenset()

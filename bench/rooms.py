@@ -32,8 +32,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import fanout  # noqa: E402  (bench/ is not a package)
-from fanout import Client, ServerProcess, cpu_seconds, free_port, percentile  # noqa: E402
+import fanout
+from fanout import Client, ServerProcess, cpu_seconds, free_port, percentile
 
 SENT_ID = fanout.SENT_ID
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from quart import g, session
 
-from app.db import run_db
+from app.db import read_now, run_db
+from app.hot_reads import session_user
 from app.kehai import kehai
 from app.models import Session, User
 from app.models.session import Lifetime
@@ -22,7 +23,7 @@ async def load_user() -> None:
     g.user = None
     sid = session.get("sid")
     if sid:
-        g.user = await run_db(Session.user_for, sid, lifetime())
+        g.user = await read_now(session_user, sid, lifetime())
         if g.user is None:
             session.pop("sid", None)
 

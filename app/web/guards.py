@@ -12,9 +12,10 @@ from typing import Any, NoReturn, TypeVar
 
 from quart import abort, g, redirect, request, url_for
 
-from app.db import run_db
+from app.db import read_now
+from app.hot_reads import member_room
 from app.i18n import gettext as _
-from app.models import Conversation, Membership
+from app.models import Conversation
 from app.web.params import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -30,7 +31,7 @@ def not_found() -> NoReturn:
 async def conversation_or_404(conversation_id: int) -> Conversation:
     """The conversation, if the signed-in user is a member of it (an id tells an outsider
     nothing)."""
-    conversation = await run_db(Membership.conversation_for, conversation_id, g.user.id)
+    conversation = await read_now(member_room, conversation_id, g.user.id)
     if conversation is None:
         not_found()
     return conversation
