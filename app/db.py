@@ -28,6 +28,7 @@ _executor: ThreadPoolExecutor | None = None
 # write locks instead of failing with "database is locked".
 SQLITE_PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000,
                   "synchronous": "normal"}
+SQLITE_THREADS = 1
 POSTGRES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
 
 
@@ -55,6 +56,11 @@ def init(url: str, threads: int = 8) -> Database:
     global _executor
     db = open_database(url, threads)
     database.initialize(db)
+    if isinstance(db, SqliteDatabase):
+        # SQLite takes one writer at a time: more threads only queue on its write lock, in
+        # busy-handler sleeps of up to 100 ms, and trade the GIL back and forth. One thread
+        # measured 4 ms POST p50 at 200 messages/s where eight gave 165 ms (bench/rooms.py).
+        threads = SQLITE_THREADS
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kehai-db")
     return db
