@@ -13,7 +13,7 @@ from app.config import ROOT, Config
 from app.i18n import gettext, ngettext
 from app.kehai import Kehai, KehaiApp
 from app.migrate import apply_pending
-from app.templating import install_filters
+from app.templating import drop_threaded_processors, install_filters
 from app.web.render import Renderer
 
 
@@ -87,6 +87,7 @@ def create_app(config: Config | None = None) -> KehaiApp:
     install_hooks(app)
     install_assets(app)
     _register_routes(app, kehai)
+    drop_threaded_processors(app)
 
     @app.before_serving
     async def _start() -> None:

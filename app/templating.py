@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from babel.dates import format_timedelta
+from flask.templating import _default_template_ctx_processor as flask_default_processor
 from markupsafe import Markup, escape
 from quart import Quart
 
@@ -119,3 +120,12 @@ def install_filters(app: Quart) -> None:
     app.jinja_env.filters["iso"] = iso
     app.jinja_env.filters["time_label"] = time_label
     app.jinja_env.globals["current_lang"] = current
+
+
+def drop_threaded_processors(app: Quart) -> None:
+    """Every blueprint carries Flask's default context processor (Quart's blueprints come from
+    Flask's), a plain function Quart runs in a thread for every render: a pool hop per
+    template. Under Quart it finds no Flask context and adds nothing; Quart's own processor
+    on the app supplies g, request and session. Call once every blueprint is registered."""
+    for processors in app.template_context_processors.values():
+        processors[:] = [p for p in processors if p is not flask_default_processor]
