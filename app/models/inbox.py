@@ -58,9 +58,11 @@ def _unread(user_id: int) -> dict[int, int]:
 PER_PAGE = 100
 
 
-def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[InboxItem], bool]:
-    """One page of the list, newest first, and whether older conversations follow (so a
-    flood of new rooms can push a chat off the first page, but never out of reach).
+def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE
+          ) -> tuple[list[InboxItem], bool, dict[int, int]]:
+    """One page of the list, newest first, whether older conversations follow (so a
+    flood of new rooms can push a chat off the first page, but never out of reach), and the
+    unread count of every conversation that has any, listed or not (the tab title's total).
     One query per concern, never one per row."""
     rows = list(
         Conversation.select()
@@ -80,7 +82,24 @@ def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[I
         title = (partner.display_name if partner else "?") if c.is_direct else (c.title or "")
         last = lasts.get(c.last_message_id)
         items.append(InboxItem(c, title, partner, last, unread.get(c.id, 0)))
-    return items, more
+    return items, more, unread
+
+
+def first_unread(conversation_id: int, user_id: int, after: int) -> tuple[int | None, int]:
+    """The first message the viewer has not read past `after` (their watermark) and how
+    many there are, counted as the badges count them: where the "new messages" line goes."""
+    first, n = (
+        Message.select(fn.MIN(Message.id), fn.COUNT(Message.id))
+        .where(
+            (Message.conversation == conversation_id)
+            & (Message.id > after)
+            & (Message.author != user_id)
+            & Message.deleted.is_null()
+        )
+        .tuples()
+        .get()
+    )
+    return first, n
 
 
 def conversation_view(

@@ -14,7 +14,7 @@ from app.groups.store import announce_start
 from app.i18n import gettext as _
 from app.kehai import kehai
 from app.models import DIRECT, GROUP, Conversation, Membership, Message, User, UserStatus
-from app.models.inbox import conversation_view, inbox
+from app.models.inbox import conversation_view, first_unread, inbox
 from app.presence.audience import SHOWN_MEMBERS
 from app.receipts.state import read_state
 from app.views.group_forms import FormProblem, clean_title, people, usernames
@@ -29,9 +29,10 @@ async def _inbox(*also: User) -> dict[str, Any]:
     """The page of the viewer's conversation list asked for (`?page=`), the next page's
     number if there is one, and the status of everyone it (or `also`) shows."""
     page = bounded_int(request.args, "page", 1, MAX_PAGE, default=1) or 1
-    items, more = await run_db(inbox, g.user.id, page)
+    items, more, unread = await run_db(inbox, g.user.id, page)
     presence = kehai().presence.statuses_for([*also, *[i.partner for i in items if i.partner]])
-    return {"items": items, "presence": presence, "next_page": page + 1 if more else None}
+    return {"items": items, "presence": presence, "next_page": page + 1 if more else None,
+            "unread_counts": unread}
 
 
 async def _index_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -139,13 +140,17 @@ async def show(conversation_id: int) -> str:
     listed = await _inbox(*members)
     reads = await read_state(conversation, messages)
     seen = await _last_seen(members) if conversation.is_direct else {}
+    # Where "new messages" starts, as of opening: static/js/reading.js draws the line there
+    # and keeps it through resyncs and "load older".
+    unread_from, unread_count = await run_db(
+        first_unread, conversation_id, g.user.id, membership.last_read_message_id)
     return await render_template(
         "conversations/show.html", last_seen_by_id=seen,
         typing_names=_typing_names(conversation.id, members),
         conversation=conversation, membership=membership, members=members,
         title=_title(conversation, members, g.user), messages=messages, has_older=has_older,
         active_id=conversation.id, reads=reads, **listed,
-        shown_members=SHOWN_MEMBERS,
+        shown_members=SHOWN_MEMBERS, unread_from=unread_from, unread_count=unread_count,
     )
 
 
