@@ -60,7 +60,6 @@
     if (atBottom()) below = 0;
     pill.hidden = !below;
     pill.querySelector(".new-below-text").textContent = fill(pill.dataset.text, below);
-    pill.setAttribute("aria-label", fill(pill.dataset.label, below));
   }
   pill?.addEventListener("click", () => {
     below = 0;
@@ -90,8 +89,10 @@
   document.addEventListener("htmx:before:swap", (e) => {
     const button = e.target.closest?.(".load-older");
     if (!button || !box.contains(button)) return;
-    const message = button.nextElementSibling;
-    anchor = message ? { button, message, at: top(message) } : { button, message: null, at: 0 };
+    // A message, not whatever follows the button (a day separator moves when older days arrive).
+    let message = button.nextElementSibling;
+    while (message && !message.matches("[data-message-id]")) message = message.nextElementSibling;
+    anchor = { button, message, at: message ? top(message) : 0 };
   });
   new MutationObserver(() => {
     if (anchor && !anchor.button.isConnected) {

@@ -59,8 +59,9 @@
     if (back) {
       back.textContent = elsewhere > 99 ? "99+" : String(elsewhere);
       back.hidden = !elsewhere;
-      const link = back.closest("a");
-      link?.setAttribute("aria-label", elsewhere ? fill(texts.elsewhere, elsewhere) : link.dataset.label);
+      // The link's name is its hidden text (a label would hide the badge's visible number).
+      const name = back.parentElement.querySelector("[data-back-text]");
+      if (name) name.textContent = elsewhere ? fill(texts.elsewhere, elsewhere) : name.dataset.backText;
     }
   }
   // Someone else setting the title (a rename) keeps the count in front.
@@ -92,6 +93,9 @@
   // A re-fetched list (resync, refresh, "older conversations") brings the server's counts.
   const list = document.getElementById("conversation-list");
   if (list) new MutationObserver(() => { if (adopt()) render(); }).observe(list, { childList: true });
+  // The chat header is re-fetched after a gap (js/groups.js): its back button counts again.
+  const main = document.getElementById("main");
+  if (main) new MutationObserver(render).observe(main, { childList: true });
 
   adopt();
   render();

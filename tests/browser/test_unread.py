@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import Live
 from tests.browser.helpers import ROLE, TIMEOUT_MS, stream_connected, streamed_message
+from tests.browser.test_a11y import AXE, RUN_AXE
 from tests.support import ROOT
 
 SCREENSHOTS = ROOT / "static" / "screenshots"
@@ -52,6 +53,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                   tuning={"message_limit": [1000, 10]})
     yield server
     server.close()
+
+
+def with_axe(page: Any) -> Any:
+    """axe-core in every page this page's browser loads from now on (test_a11y.py)."""
+    page.context.add_init_script(path=str(AXE))
+    return page
+
+
+def no_serious_violations(page: Any) -> None:
+    assert page.evaluate(RUN_AXE) == []
 
 
 def open_chat(page: Any, conversation_id: int) -> None:
@@ -108,7 +119,7 @@ def test_the_title_favicon_badges_and_the_phone_back_button_count_unread_live_in
     with_ben = aki.start_direct("ben")
     with_chie = chie.start_direct("aki")
 
-    phone = page_for(aki, viewport=PHONE, **JA)
+    phone = with_axe(page_for(aki, viewport=PHONE, **JA))
     open_chat(phone, with_ben)
     expect(phone).to_have_title("Ben · Kehai")
     plain_icon = icon_text(phone)
@@ -125,7 +136,8 @@ def test_the_title_favicon_badges_and_the_phone_back_button_count_unread_live_in
     # The list is hidden on a phone: the back button says there is something elsewhere.
     expect(back.locator("[data-unread-elsewhere]")).to_be_visible()
     expect(back.locator("[data-unread-elsewhere]")).to_have_text("2")
-    expect(back).to_have_attribute("aria-label", "すべての会話（未読 2 件）")
+    expect(back).to_have_accessible_name("すべての会話（未読 2 件）")
+    no_serious_violations(phone)
 
     # Read in another tab of the same browser: every count clears, here too.
     desk = phone.context.new_page()
@@ -137,7 +149,7 @@ def test_the_title_favicon_badges_and_the_phone_back_button_count_unread_live_in
     expect(badge).to_be_hidden()
     expect(badge).to_have_attribute("aria-label", "未読 0 件")
     expect(back.locator("[data-unread-elsewhere]")).to_be_hidden()
-    expect(back).to_have_attribute("aria-label", "すべての会話")
+    expect(back).to_have_accessible_name("すべての会話")
 
     # Correct on load, not only live: a fresh page counts what is unread now.
     chie.send(with_chie, "もう一件")
@@ -158,7 +170,7 @@ def test_the_new_messages_line_marks_the_first_unread_and_is_gone_once_read(
     assert reader.send(room, "ok").status_code == 201  # one's own message is never "new"
     new = send_many(writer, room, 4, "after")
 
-    page = page_for(reader, **context)
+    page = with_axe(page_for(reader, **context))
     open_chat(page, room)
     divider = page.locator(f"{MESSAGES} .unread-divider")
     expect(divider).to_have_count(1)
@@ -167,6 +179,7 @@ def test_the_new_messages_line_marks_the_first_unread_and_is_gone_once_read(
     expect(page.locator(following)).to_have_count(1)
     expect(page.locator("[data-unread-jump]")).to_be_hidden()  # few: the line is on screen
     assert in_view(page, f"#message-{new[-1]}"), "few unread: the view opens at the bottom"
+    no_serious_violations(page)
     own_read_arrived(page, room)
     if lang == "ja":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -192,11 +205,12 @@ def test_many_unread_open_at_the_oldest_and_the_jump_brings_the_line(
     read_up_to(reader, room, send_many(writer, room, 5, "read")[-1])
     unread = send_many(writer, room, 60, "unread")  # more than a page (50)
 
-    page = page_for(reader, **EN)
+    page = with_axe(page_for(reader, **EN))
     open_chat(page, room)
     jump = page.locator("[data-unread-jump]")
     expect(jump).to_be_visible()
     expect(jump).to_have_text("60 new messages ↑")
+    no_serious_violations(page)
     expect(page.locator(f"{MESSAGES} .unread-divider")).to_have_count(0)  # pages back
     jump.click()
     expect(page.locator(f"{MESSAGES} .unread-divider + #message-{unread[0]}")).to_have_count(1)
@@ -214,7 +228,7 @@ def test_load_older_keeps_the_place_and_new_messages_below_show_a_pill_in_japane
     ids = send_many(writer, room, 70, "履歴")
     read_up_to(reader, room, ids[-1])
 
-    page = page_for(reader, **JA)
+    page = with_axe(page_for(reader, **JA))
     open_chat(page, room)
     top_message = f"#message-{ids[20]}"  # the oldest of the newest page of 50
     page.evaluate("document.querySelector('#messages').scrollTop = 0")
@@ -233,7 +247,7 @@ def test_load_older_keeps_the_place_and_new_messages_below_show_a_pill_in_japane
     streamed_message(page, str(sent[-1]))
     expect(pill).to_be_visible()
     expect(pill).to_have_text("↓ 新着 2 件")
-    expect(pill).to_have_attribute("aria-label", "下に新着メッセージ 2 件")
+    no_serious_violations(page)
     pill.click()
     expect(pill).to_be_hidden()
     page.wait_for_function(
