@@ -14,7 +14,7 @@ from app.groups.store import announce_start
 from app.i18n import gettext as _
 from app.kehai import kehai
 from app.models import DIRECT, GROUP, Conversation, Membership, Message, User, UserStatus
-from app.models.inbox import conversation_view, first_unread, inbox
+from app.models.inbox import conversation_view, first_unread, inbox, unread_counts
 from app.presence.audience import SHOWN_MEMBERS
 from app.receipts.state import read_state
 from app.views.group_forms import FormProblem, clean_title, people, usernames
@@ -29,7 +29,9 @@ async def _inbox(*also: User) -> dict[str, Any]:
     """The page of the viewer's conversation list asked for (`?page=`), the next page's
     number if there is one, and the status of everyone it (or `also`) shows."""
     page = bounded_int(request.args, "page", 1, MAX_PAGE, default=1) or 1
-    items, more, unread = await run_db(inbox, g.user.id, page)
+    # Every conversation's count, listed or not: the tab title's total (static/js/unread.js).
+    unread = await run_db(unread_counts, g.user.id)
+    items, more = await run_db(inbox, g.user.id, page, unread=unread)
     presence = kehai().presence.statuses_for([*also, *[i.partner for i in items if i.partner]])
     return {"items": items, "presence": presence, "next_page": page + 1 if more else None,
             "unread_counts": unread}

@@ -97,7 +97,11 @@
   const main = document.getElementById("main");
   if (main) new MutationObserver(render).observe(main, { childList: true });
 
-  adopt();
+  // A page whose list came without the map: its badges are the best we know.
+  if (!adopt()) document.querySelectorAll("[data-unread-of]").forEach((b) => {
+    const n = Number(b.textContent) || 0;
+    if (n) counts[b.dataset.unreadOf] = n;
+  });
   render();
   K.unread = { counts: () => ({ ...counts }) };
 })();
