@@ -295,8 +295,14 @@ def test_notifications_once_per_browser_for_other_conversations_never_for_ones_o
     assert shown() == [{"title": "Rob", "body": "Lunch at noon?"},
                        {"title": "Rob", "body": "See you there"}]
 
+    # The same conversation in a tab the person has left (hidden): now it notifies.
+    chat.evaluate("Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' })")
+    quinn.send(with_quinn, "Still there?")
+    _wait_total(tabs, 3)
+    assert shown()[-1] == {"title": "Quinn", "body": "Still there?"}
+
     # A click brings that tab forward on the conversation.
-    with index.expect_navigation(url=re.compile(rf"/c/{with_rob}$")):
+    with index.expect_navigation(url=re.compile(rf"/c/{with_quinn}$")):
         index.evaluate("window.__notes[window.__notes.length - 1].onclick()")
 
 
