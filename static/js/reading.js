@@ -36,7 +36,7 @@
     const line = divider();
     if (line && top(line) + line.offsetHeight > 0 && top(line) < box.clientHeight) seen = true;
     jump.hidden = seen || (line && top(line) >= 0);
-    jump.querySelector(".jump-text").textContent = fill(jump.dataset.text, total);
+    jump.querySelector(".jump-text").textContent = total === 1 ? jump.dataset.textOne : fill(jump.dataset.text, total);
   }
   const older = () => box.querySelector(".load-older");
   async function jumpToLine() {
