@@ -103,5 +103,4 @@
     if (n) counts[b.dataset.unreadOf] = n;
   });
   render();
-  K.unread = { counts: () => ({ ...counts }) };
 })();
