@@ -11,7 +11,7 @@
   const me = K.me();
   if (!me || !("Notification" in window)) return;
   const KEY = "kehai-notify";  // "on": this browser wants notifications (shared by its tabs)
-  const ASK_MS = 150;  // how long the leader waits for a tab that has the conversation on screen
+  const ASK_MS = 300;  // how long the leader waits for a tab that has the conversation on screen
   const PREVIEW = 120;
   const wanted = () => K.store.get(KEY) === "on" && Notification.permission === "granted";
 

@@ -197,6 +197,22 @@ def test_the_new_messages_line_marks_the_first_unread_and_is_gone_once_read(
     expect(divider).to_have_count(0)
 
 
+def test_more_unread_than_fit_on_screen_open_at_the_line_not_at_the_bottom(
+        live: Live, page_for: Any) -> None:
+    reader = live.person("kai", display_name="Kai")
+    writer = live.person("lea", display_name="Lea")
+    room = writer.start_direct("kai")
+    read_up_to(reader, room, send_many(writer, room, 5, "read")[-1])
+    unread = send_many(writer, room, 30, "unread")  # one page, taller than the screen
+
+    page = page_for(reader, **EN)
+    open_chat(page, room)
+    expect(page.locator(f"{MESSAGES} .unread-divider + #message-{unread[0]}")).to_have_count(1)
+    assert in_view(page, ".unread-divider"), "opened elsewhere than the first unread"
+    assert not in_view(page, f"#message-{unread[-1]}"), "opened at the bottom"
+    expect(page.locator("[data-unread-jump]")).to_be_hidden()
+
+
 def test_many_unread_open_at_the_oldest_and_the_jump_brings_the_line(
         live: Live, page_for: Any) -> None:
     reader = live.person("fumi", display_name="Fumi")
