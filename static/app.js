@@ -88,6 +88,24 @@
   document.addEventListener("htmx:after:swap", settle);
   document.addEventListener("kehai:older-loaded", settle);
 
+  // A resync re-fetches the history while the stream goes on: an answer asked for before a
+  // message arrived live would wipe that message. Whatever is newer than the answer stays,
+  // after it, in order.
+  let arrived = null;
+  const shown = (box) => [...box.querySelectorAll(":scope > [data-message-id]")];
+  document.addEventListener("htmx:before:swap", (e) => {
+    if (e.target?.id === "messages") arrived = shown(e.target);
+  });
+  document.addEventListener("htmx:after:swap", (e) => {
+    if (e.target?.id !== "messages" || !arrived) return;
+    const box = e.target, before = arrived;
+    arrived = null;
+    const newest = Math.max(0, ...shown(box).map((m) => Number(m.dataset.messageId)));
+    for (const m of before) {
+      if (Number(m.dataset.messageId) > newest && !document.getElementById(m.id)) box.append(m);
+    }
+  });
+
   // Read receipts: a message is read once it has been on screen in a visible tab; the
   // newest such id goes out in one POST per batch, never one per message.
   const inView = new Set();

@@ -25,7 +25,7 @@ bp = Blueprint("conversations", __name__)
 MAX_PAGE = 10_000
 
 
-async def _inbox(*also: User) -> dict[str, Any]:
+async def sidebar_context(*also: User) -> dict[str, Any]:
     """The page of the viewer's conversation list asked for (`?page=`), the next page's
     number if there is one, and the status of everyone it (or `also`) shows."""
     page = bounded_int(request.args, "page", 1, MAX_PAGE, default=1) or 1
@@ -39,7 +39,7 @@ async def _inbox(*also: User) -> dict[str, Any]:
 
 async def _index_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     page = await render_template("conversations/index.html", error=error, active_id=None,
-                                 **await _inbox())
+                                 **await sidebar_context())
     return page, status
 
 
@@ -54,7 +54,7 @@ async def index() -> tuple[str, int]:
 async def sidebar() -> str:
     active = bounded_int(request.args, "active", 1, MAX_ID)
     return await render_template("conversations/_list.html", active_id=active,
-                                 **await _inbox())
+                                 **await sidebar_context())
 
 
 def _start_direct(me: User, other: User) -> tuple[Conversation, list[int]]:
@@ -139,7 +139,7 @@ def _title(conversation: Conversation, members: list[User], me: User) -> str:
 async def show(conversation_id: int) -> str:
     conversation, membership, members = await _membership_or_404(conversation_id)
     messages, has_older = await run_db(Message.latest, conversation_id)
-    listed = await _inbox(*members)
+    listed = await sidebar_context(*members)
     reads = await read_state(conversation, messages)
     seen = await _last_seen(members) if conversation.is_direct else {}
     # Where "new messages" starts, as of opening: static/js/reading.js draws the line there
