@@ -1395,7 +1395,7 @@ def markdown(
         "",
     ]
     prows = peer_rows(runs)
-    if len(peer_targets(runs)) > 2:
+    if set(peer_targets(runs)) - {"kehai", "bare"}:
         head = peer_head(runs)
         out += [
             "## Kehai beside bare Quart and the peers (median of the rounds, min in brackets)",
@@ -1684,7 +1684,7 @@ def report(runs: list[dict[str, Any]], meta: dict[str, Any], args: argparse.Name
     name = meta["plan"]
     rows = table_rows(runs)
     print()
-    if len(peer_targets(runs)) > 2:
+    if set(peer_targets(runs)) - {"kehai", "bare"}:
         print(f"Kehai beside bare Quart and the peers: median (min) of {meta['rounds']} rounds")
         print(text_table(peer_rows(runs), peer_head(runs)))
     print(f"Kehai / bare Quart + Hypercorn ({name}; {meta['wall_s']:.0f} s)")

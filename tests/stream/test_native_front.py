@@ -3,6 +3,7 @@ other request still by Hypercorn: what a browser would notice if the hand-over w
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
@@ -66,3 +67,21 @@ def test_a_stream_refused_natively_says_why(server: Server):
     assert refused.startswith(b"HTTP/1.1 401"), refused[:200]
     assert _headers(refused)["content-length"] == str(len(refused.split(b"\r\n\r\n", 1)[1]))
     assert refused.endswith(b"Please sign in again.\n")
+
+
+async def test_streams_opening_together_each_belong_to_their_own_session(server: Server, listen):
+    # A reconnect storm's admissions share session lookups: each stream must still be its own
+    # user's, and a revoked session's stream is refused even among live ones.
+    alice, bob, carol, dave = (Person(server.url, n) for n in ("alice", "bob", "carol", "dave"))
+    cid = dave.start_direct("alice")
+    revoked = carol.cookies()["kehai_session"]
+    assert carol.post("/logout", htmx=False).status_code == 303
+    carol.http.cookies.clear()
+    carol.http.cookies.set("kehai_session", revoked)
+    streams = await asyncio.gather(*(listen(p) for _ in range(6) for p in (alice, bob, carol)))
+    by_person = {p: [s for s in streams if s.person is p] for p in (alice, bob, carol)}
+    assert [s.status for s in by_person[alice] + by_person[bob]] == [200] * 12
+    assert [s.status for s in by_person[carol]] == [401] * 6
+    dave.send(cid, "to alice only")
+    for s in by_person[alice]:
+        await s.wait_text("to alice only")
