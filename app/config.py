@@ -102,6 +102,7 @@ class Config:
     outbox_relay_s: float = 1.0  # how often any process publishes what others left behind
     outbox_grace_s: float = 2.0  # a row younger than this is its own request's to publish
     lean_sse: bool = True  # serve /sse outside Quart's request machinery (measured faster)
+    native_sse: bool = True  # and outside Hypercorn's per-write path too (plain HTTP only)
 
     # sessions end on the server too: after this long unused, and this long after sign-in
     session_idle_s: float = 14 * 86400.0

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -65,14 +66,16 @@ def serve_one(config: Config, fd: int | None = None, worker: int | None = None) 
     if config.host in ("0.0.0.0", "::") and not config.allowed_hosts:
         log.warning("bound to every address but KEHAI_ALLOWED_HOSTS is unset: only localhost "
                     "and 127.0.0.1 are answered, other Host names get 400")
-    _run(_serve(app, application, hconfig))
+    native = config.native_sse and config.lean_sse and not hconfig.ssl_enabled
+    _run(_serve(app, application, hconfig, fd if sock is None else sock.fileno(), native))
     return 0
 
 
-async def _serve(app: Any, application: Any, hconfig: HConfig) -> None:
+async def _serve(app: Any, application: Any, hconfig: HConfig, fd: int, native: bool) -> None:
     from hypercorn.asyncio import serve
 
     from app.heap import trim_forever
+    from app.realtime.native_http import fronting
 
     _tune_gc()
     loop = asyncio.get_running_loop()
@@ -86,7 +89,10 @@ async def _serve(app: Any, application: Any, hconfig: HConfig) -> None:
         # End every stream first: Hypercorn would otherwise wait for them (issue 308).
         app.kehai.hub.shutdown()
 
-    await serve(application, hconfig, shutdown_trigger=shutdown_trigger)
+    # Plain HTTP: GET /sse is served by the native front on the same socket, everything
+    # else by Hypercorn (app/realtime/native_http.py says why).
+    with fronting(application, fd) if native else contextlib.nullcontext():
+        await serve(application, hconfig, shutdown_trigger=shutdown_trigger)
     trimmer.cancel()
 
 

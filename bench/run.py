@@ -1,17 +1,19 @@
 #!/usr/bin/env python
-"""Kehai against a bare Quart + Hypercorn broadcaster, same client, same machine, one run.
+"""Kehai against a bare Quart + Hypercorn broadcaster and the peers, same client, same machine.
 
     python bench/run.py --quick          # 200 and 1,000 streams, under 2 minutes
     python bench/run.py                  # full: 1,000, 5,000 and 10,000 streams
     python bench/run.py --smoke          # 20 streams, 3 messages: only checks that it runs
 
-For each target (`kehai` = `python run.py`, `bare` = `python bench/bare.py`) and each stream
-count it starts the server, opens N streams with the same raw-asyncio client as
-bench/fanout.py, and measures:
+For each target (`kehai` = `python run.py`, `bare` = `python bench/bare.py`, and the peers in
+bench/peers/: `starlette`, `raw` asyncio, `nchan`, `nextjs`) and each stream count it starts
+the server pinned to one core (the clients on another), opens N streams with the same
+raw-asyncio client as bench/fanout.py, and measures, in two interleaved rounds:
 
 * connect rate: N / time until every stream had its first frame;
 * server memory per stream: (RSS with all streams open and settled - RSS before) / N;
-* deliveries/s at saturation: M messages published back to back (closed loop);
+* deliveries/s at saturation: M messages published back to back (closed loop), and the
+  server's CPU (utime + stime of its processes) per 1,000 of those deliveries;
 * p50/p99 fan-out latency at a steady 10 messages/s;
 
 and, for Kehai only (the bare server has no such features):
@@ -41,6 +43,7 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,10 +79,14 @@ from fanout import (  # noqa: E402
     rss_bytes,
     scan_log,
 )
+from peers import setup as peer_setup  # noqa: E402  (bench/peers: the broadcasters compared)
+from peers.servers import DESCRIBED, PeerServer, pin  # noqa: E402
 
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-TARGETS = ("kehai", "bare", "kehai-2w")
+TARGETS = ("kehai", "bare", "nextjs", "starlette", "raw", "nchan", "kehai-2w")
+# the broadcasters without Kehai's features: `GET /sse`, `POST /publish`, no cookie (bench/peers)
+PEERS = frozenset({"bare", "nextjs", "starlette", "raw", "nchan"})
 # "kehai-2w": `run.py --workers 2` with Redis, measured at the plan's largest stream count only
 # (connect, memory, saturation, latency; the storms run on one worker)
 TWO_WORKERS = "kehai-2w"
@@ -122,6 +129,7 @@ class Plan:
     run_timeout: float = 1800.0  # one (target, streams) run, everything included
     concurrency: int = 4  # POSTs in flight during saturation
     connect_timeout: float = 600.0
+    rounds: int = 2  # every target at every count this often, interleaved (min and median)
 
     def run_limit(self, n: int) -> float:
         """The plan's limits hold for its own stream counts; bigger --streams get more time."""
@@ -152,6 +160,7 @@ PLANS = {
         deliver_timeout=10,
         run_timeout=90,
         connect_timeout=30,
+        rounds=1,
     ),
     "quick": Plan(
         "quick",
@@ -219,9 +228,9 @@ class HarnessClient(Client):
         self.msg_frame_bytes = 0
 
     def request(self, s: Stream) -> bytes:
-        if self.target != "bare":
+        if self.target not in PEERS:
             return super().request(s)
-        lines = [  # the bare broadcaster: no session, otherwise the same request
+        lines = [  # the bare broadcaster and the peers: no session, otherwise the same request
             "GET /sse HTTP/1.1",
             f"Host: {self.host}:{self.port}",
             "Accept: text/event-stream",
@@ -349,35 +358,16 @@ def client_main(
     connect_concurrency: int,
     fd_limit: int,
     target: str,
+    cpus: set[int] | None = None,
 ) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)  # the clients' core(s), apart from the server's
     fanout.serve_client(
         fd_limit, lambda: HarnessClient(pipe, host, port, cookies, connect_concurrency, target))
 
 
 # ---------------------------------------------------------------------------------------------
 # the servers
-
-
-class BareServer(fanout.ManagedProcess):
-    """bench/bare.py on a free port; same interface as fanout.ServerProcess."""
-
-    workers = 1
-
-    def __init__(self, port: int, log: Path) -> None:
-        self.port = port
-        self.log = log
-        self.proc = None
-
-    def failure(self, what: str) -> str:
-        return f"bare: {super().failure(what)}"
-
-    def start(self, timeout: float = 30.0) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.launch([sys.executable, str(BENCH / "bare.py"), "--port", str(self.port)],
-                    BENCH, env, timeout)
-
-    def stop(self, timeout: float = 10.0) -> float:
-        return super().stop(timeout)
 
 
 def kill_server(server: Any) -> None:
@@ -493,7 +483,7 @@ class Run(fanout.ClientPool):
 
     @property
     def kehai(self) -> bool:
-        return self.target != "bare"
+        return self.target not in PEERS
 
     def rss(self) -> int:
         """The server's resident memory: every process of it (a supervisor and workers)."""
@@ -525,13 +515,17 @@ class Run(fanout.ClientPool):
             workers = 2 if self.target == TWO_WORKERS else 1
             self.server = ServerProcess(self.instance, port, workers, tuning, secret, log)
         else:
-            self.server = BareServer(port, log)
+            self.server = PeerServer(self.target, port, log)
         t = time.monotonic()
         try:
             self.server.start()
         except SystemExit as exc:  # fanout's ServerProcess reports a failed start this way
             raise BenchError(str(exc)) from None
         self.r["server_start_s"] = time.monotonic() - t
+        cpus = self.args.server_cpus
+        if cpus and self.target != TWO_WORKERS:  # two workers on one core would be no test
+            pin(process_tree(self.server.pid), cpus)
+            self.r["server_cpus"] = sorted(cpus)
         if self.args.profile:
             self.profiler = Profiler(
                 Path(self.args.profile) / f"{self.target}-{self.n}", self.server.pid
@@ -555,7 +549,7 @@ class Run(fanout.ClientPool):
         cookies = self.seeded["cookies"] if self.seeded else [""] * self.n
         self.spawn_clients(client_main, "bench-client", k, self.n, cookies,
                            self.args.connect_concurrency, "127.0.0.1", self.server.port,
-                           (self.fd_limit, self.target))
+                           (self.fd_limit, self.target, self.args.client_cpus))
         self.replies.extend([None] * k)
         self.r["client_procs"] = k
 
@@ -696,7 +690,7 @@ class Run(fanout.ClientPool):
                 self.next_bare_id += 1
                 r = await http.post("/publish", content=bare_body(mid, self.bare_bytes).encode())
                 statuses[r.status_code] += 1
-                if r.status_code != 204:
+                if not 200 <= r.status_code < 300:  # 204; nchan: 201 (or 202: no subscriber)
                     return None
         except httpx.HTTPError as exc:
             statuses[type(exc).__name__] += 1
@@ -901,6 +895,10 @@ class Run(fanout.ClientPool):
         res = await self.deliver(sent, deliveries0, "saturation")
         self.cpu_phase("saturation", m0)
         self.r["saturation"] = {k: v for k, v in res.items() if k != "replies"}
+        server_s = self.r["cpu"]["saturation"]["server_s"]  # /proc/<pid>/stat utime + stime
+        self.r["saturation"]["server_ms_per_1000"] = (
+            server_s * 1e6 / res["deliveries"] if res["deliveries"] else float("nan")
+        )
         self.r["saturation"].update(
             {"messages": m, "statuses": dict(statuses), "concurrency": self.plan.concurrency}
         )
@@ -1198,10 +1196,14 @@ FIGURES = [
      1 / 1024, "lower"),
     ("server memory per stream", "mem_per_stream", "KiB", 1 / 1024, "lower"),
     ("deliveries at saturation", "saturation.deliveries_per_s", "per s", 1, "higher"),
+    ("server CPU per 1,000 deliveries at saturation", "saturation.server_ms_per_1000", "ms",
+     1, "lower"),
     ("fan-out latency p50 at 10 msg/s", "steady.p50_s", "ms", 1000, "lower"),
     ("fan-out latency p99 at 10 msg/s", "steady.p99_s", "ms", 1000, "lower"),
 ]
 TWO_WORKER_FIGURES = [f for f in FIGURES if f[1] != "mem_per_stream_settled"]
+PEER_FIGURES = [f for f in FIGURES if f[1] != "mem_per_stream_settled"]
+WORST_OF_ROUNDS = {"reconnect.missing_all", "reconnect.duplicates"}  # the rest: median
 KEHAI_ONLY = [
     ("typing storm: typists", "typing.typists", "", 1),
     ("typing storm: frames delivered", "typing.frames", "", 1),
@@ -1230,8 +1232,43 @@ def fmt(v: float | None) -> str:
     return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
 
 
+def rounds_of(runs: list[dict[str, Any]]) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """The measured runs of each (target, streams), every round (failed runs left out)."""
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in runs:
+        if "failure" not in r:
+            out.setdefault((r["target"], r["streams"]), []).append(r)
+    return out
+
+
+def over_rounds(rs: list[dict[str, Any]], path: str) -> tuple[float | None, float | None]:
+    """(median, min) of one figure over the rounds that have it."""
+    vals = sorted(v for v in (_get(r, path) for r in rs) if v is not None)
+    if not vals:
+        return None, None
+    if path in WORST_OF_ROUNDS:
+        return vals[-1], vals[0]
+    return statistics.median(vals), vals[0]
+
+
+def median_run(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A run whose every reported figure is the median over the rounds."""
+    out: dict[str, Any] = {}
+    paths = [f[1] for f in FIGURES] + [f[1] for f in KEHAI_ONLY] + ["reconnect.duplicates"]
+    for path in paths:
+        med = over_rounds(rs, path)[0]
+        if med is None:
+            continue
+        cur = out
+        *parents, leaf = path.split(".")
+        for part in parents:
+            cur = cur.setdefault(part, {})
+        cur[leaf] = med
+    return out
+
+
 def table_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
-    by = {(r["target"], r["streams"]): r for r in runs}
+    by = {key: median_run(rs) for key, rs in rounds_of(runs).items()}
     counts = sorted({r["streams"] for r in runs})
     rows: list[tuple[str, str, str, str]] = []
     for n in counts:
@@ -1268,9 +1305,44 @@ def table_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def text_table(rows: list[tuple[str, str, str, str]]) -> str:
-    head = ("figure", "kehai", "bare", "kehai/bare")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+def peer_targets(runs: list[dict[str, Any]]) -> list[str]:
+    present = {r["target"] for r in runs}
+    return [t for t in TARGETS if t in present and t != TWO_WORKERS]
+
+
+def peer_rows(runs: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """figure @ N | median (min) per target: Kehai beside bare Quart and the peers."""
+    groups = rounds_of(runs)
+    targets = peer_targets(runs)
+    rows: list[tuple[str, ...]] = []
+    for n in sorted({r["streams"] for r in runs}):
+        for label, path, unit, scale, better in PEER_FIGURES:
+            cells = []
+            for t in targets:
+                med, low = over_rounds(groups.get((t, n), []), path)
+                rounds = len(groups.get((t, n), []))
+                if med is None or low is None:
+                    cells.append("n/a")
+                elif rounds > 1:
+                    cells.append(f"{fmt(med * scale)} ({fmt(low * scale)})")
+                else:
+                    cells.append(fmt(med * scale))
+            rows.append((f"{label}, {unit} ({better} is better) @ {n:,}", *cells))
+        loads = []
+        for t in targets:
+            vals = [float(r["loadavg"][0][0]) for r in groups.get((t, n), []) if "loadavg" in r]
+            loads.append(" / ".join(f"{v:.2f}" for v in vals) or "n/a")
+        rows.append((f"load average (1 min) at the start of each round @ {n:,}", *loads))
+    return rows
+
+
+def peer_head(runs: list[dict[str, Any]]) -> tuple[str, ...]:
+    return ("figure: median (min) of the rounds", *peer_targets(runs))
+
+
+def text_table(rows: list[tuple[str, ...]], head: tuple[str, ...] = ("figure", "kehai", "bare",
+                                                                       "kehai/bare")) -> str:
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     line = "  ".join("-" * w for w in widths)
     out = [line, "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), line]
     for r in rows:
@@ -1295,7 +1367,8 @@ def noise_lines(runs: list[dict[str, Any]]) -> list[str]:
             continue
         cap = t["wall_s"] * ncpu
         out.append(
-            f"{r['target']:>8} {r['streams']:>6,}: wall {t['wall_s']:5.1f} s; CPU server "
+            f"{r['target']:>9} {r['streams']:>6,} r{r.get('round', 0) + 1}: "
+            f"wall {t['wall_s']:5.1f} s; CPU server "
             f"{t['server_s']:5.1f} s, clients {t['clients_s']:5.1f} s, harness "
             f"{t['harness_s']:4.1f} s, other processes {t['other_s']:5.1f} s "
             f"({t['other_s'] / cap:.0%} of the machine)"
@@ -1307,7 +1380,7 @@ def markdown(
     rows: list[tuple[str, str, str, str]], runs: list[dict[str, Any]], meta: dict[str, Any]
 ) -> str:
     out = [
-        f"# Kehai vs bare Quart + Hypercorn — {meta['plan']} run",
+        f"# Kehai vs bare Quart + Hypercorn and the peers — {meta['plan']} run",
         "",
         f"- when: {meta['when']}; commit {meta['commit']}",
         f"- machine: {meta['cpus']} CPUs ({meta['cpu_model']}), Python {meta['python']}, "
@@ -1316,7 +1389,27 @@ def markdown(
         f"- latency: steady {meta['rate']:g} messages/s for {meta['steady_s']:g} s; "
         f"saturation: messages back to back, {meta['concurrency']} in flight; "
         f"bare frame body {meta['bare_bytes']} bytes (Kehai's new-message frame)",
+        f"- rounds: {meta.get('rounds', 1)}, interleaved (every target once, then again); "
+        f"server pinned to CPU {meta.get('server_cpus') or 'none'}, clients and harness to "
+        f"{meta.get('client_cpus') or 'none'} (kehai-2w unpinned)",
         "",
+    ]
+    prows = peer_rows(runs)
+    if set(peer_targets(runs)) - {"kehai", "bare"}:
+        head = peer_head(runs)
+        out += [
+            "## Kehai beside bare Quart and the peers (median of the rounds, min in brackets)",
+            "",
+            "| " + " | ".join(head) + " |",
+            "|---|" + "---:|" * (len(head) - 1),
+            *("| " + " | ".join(r) + " |" for r in prows),
+            "",
+            *(f"- {t}: {DESCRIBED[t]}" for t in peer_targets(runs) if t in DESCRIBED),
+            "",
+            "## Kehai against bare Quart (medians)",
+            "",
+        ]
+    out += [
         "| figure | kehai | bare | kehai/bare |",
         "|---|---:|---:|---:|",
     ]
@@ -1350,7 +1443,9 @@ def plot(runs: list[dict[str, Any]], path: Path, title: str) -> bool:
         print("no plot: matplotlib is not installed (pip install -e '.[bench]')", flush=True)
         return False
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    styles = {"kehai": "tab:red", "bare": "tab:blue", TWO_WORKERS: "tab:orange"}
+    styles = {"kehai": "tab:red", "bare": "tab:blue", TWO_WORKERS: "tab:orange",
+              "nextjs": "tab:gray", "starlette": "tab:green", "raw": "tab:purple",
+              "nchan": "tab:brown"}
     for target in TARGETS:
         plot_target(ax, runs, target, styles[target])
     ax.set_xlabel("open streams (= conversation members)")
@@ -1374,9 +1469,9 @@ def plot(runs: list[dict[str, Any]], path: Path, title: str) -> bool:
 def plot_target(ax: Any, runs: list[dict[str, Any]], target: str, color: str) -> None:
     """One target's steady p50 and p99 latency against open streams."""
     pts = sorted(
-        (r["streams"], _get(r, "steady.p50_s"), _get(r, "steady.p99_s"))
-        for r in runs
-        if r["target"] == target
+        (n, over_rounds(rs, "steady.p50_s")[0], over_rounds(rs, "steady.p99_s")[0])
+        for (t, n), rs in rounds_of(runs).items()
+        if t == target
     )
     pts = [p for p in pts if p[1] is not None]
     if not pts:
@@ -1434,7 +1529,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_harness_options(p)
     args = p.parse_args(argv)
     args.plan_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    args.server_cpus, args.client_cpus = parse_pin(args.pin)
     return args
+
+
+def parse_pin(spec: str) -> tuple[set[int] | None, set[int] | None]:
+    """--pin: the server's CPUs and the clients' (and harness's), or none."""
+    if spec == "none":
+        return None, None
+    if spec == "auto":
+        cpus = sorted(os.sched_getaffinity(0))
+        return ({cpus[0]}, set(cpus[1:])) if len(cpus) >= 2 else (None, None)
+    server, _, client = spec.partition(":")
+    return ({int(x) for x in server.split(",")}, {int(x) for x in client.split(",")})
 
 
 def add_plan_options(p: argparse.ArgumentParser) -> None:
@@ -1443,9 +1550,11 @@ def add_plan_options(p: argparse.ArgumentParser) -> None:
     mode.add_argument("--quick", action="store_true", help="200 and 1,000 streams (< 2 min)")
     mode.add_argument("--smoke", action="store_true", help="20 streams, 3 messages: runs at all")
     p.add_argument("--streams", help="comma-separated stream counts (overrides the plan)")
-    p.add_argument("--targets", default="kehai,bare,kehai-2w",
-                   help="comma-separated: kehai, bare, kehai-2w (two workers with Redis, at the "
-                        "largest stream count)")
+    p.add_argument("--targets",
+                   help="comma-separated, of " + ", ".join(TARGETS) + " (kehai-2w: two workers "
+                        "with Redis, at the largest stream count); default all (--smoke: kehai,"
+                        "bare,kehai-2w)")
+    p.add_argument("--rounds", type=int, help="rounds, interleaved (default 2; --smoke 1)")
     p.add_argument("--steady-s", type=float, help="seconds at the steady rate")
     p.add_argument("--rate", type=float, help="steady messages/s (default 10)")
     p.add_argument("--typists", type=int, help="typing storm size")
@@ -1498,6 +1607,12 @@ def add_harness_options(p: argparse.ArgumentParser) -> None:
         help="streams being opened at once (Hypercorn's backlog is 100)",
     )
     p.add_argument("--profile", help="py-spy each server, one raw file per phase, in this dir")
+    p.add_argument("--pin", default="auto",
+                   help="SERVER_CPUS:CLIENT_CPUS (e.g. 0:1) for taskset-style pinning of the "
+                        "server and of the clients and harness; auto = 0:1..N on 2+ cores; none")
+    p.add_argument("--no-setup", action="store_true",
+                   help="do not npm install/build the Next.js peer or apt-get nchan: such a "
+                        "target not set up fails")
     p.add_argument("--keep", action="store_true", help="keep the instance dirs and server logs")
     p.add_argument("--quiet", action="store_true", help="only the table")
 
@@ -1511,26 +1626,37 @@ def measure_all(
     runs: list[dict[str, Any]] = []
     bare_bytes = 1024
     interrupted = False
+    unready = {t: why for t in targets if (why := peer_setup.ready(t, not args.no_setup))}
     try:
         for n in plan.streams:
+            # Kehai's storms run in the first round only: they are not compared with anyone
             scen = plan.scenarios_at == "all" or (
                 plan.scenarios_at == "largest" and n == max(plan.streams)
             )
-            for target in targets:
-                if target == TWO_WORKERS and n != max(plan.streams):
-                    continue
-                print(f"== {target} with {n:,} streams ==", flush=True)
-                r = run_one(target, n, plan, args, bare_bytes, scen)
-                if target == "kehai" and r.get("msg_frame_bytes"):
-                    bare_bytes = int(r["msg_frame_bytes"])  # the bare body matches Kehai's frame
-                if target == "bare":
-                    r["bare_body_bytes"] = bare_bytes
-                runs.append(r)
+            for rnd in range(plan.rounds):
+                for target in targets:
+                    if target == TWO_WORKERS and n != max(plan.streams):
+                        continue
+                    print(f"== {target} with {n:,} streams, round {rnd + 1} ==", flush=True)
+                    if target in unready:
+                        print(f"FAILED {target}: {unready[target]}", flush=True)
+                        runs.append({"target": target, "streams": n, "round": rnd,
+                                     "failure": unready[target]})
+                        continue
+                    r = run_one(target, n, plan, args, bare_bytes, scen and rnd == 0)
+                    r["round"] = rnd
+                    if target == "kehai" and r.get("msg_frame_bytes"):
+                        bare_bytes = int(r["msg_frame_bytes"])  # the peers' body = Kehai's frame
+                    if target in PEERS:
+                        r["bare_body_bytes"] = bare_bytes
+                    runs.append(r)
     except KeyboardInterrupt:
         interrupted = True
         print("interrupted; reporting what was measured", flush=True)
     meta["bare_bytes"] = bare_bytes
     meta["wall_s"] = time.monotonic() - started
+    meta["server_cpus"] = sorted(args.server_cpus or [])
+    meta["client_cpus"] = sorted(args.client_cpus or [])
     return runs, meta, interrupted
 
 
@@ -1548,6 +1674,7 @@ def run_meta(plan: Plan, argv: list[str] | None) -> dict[str, Any]:
         "rate": plan.rate,
         "steady_s": plan.steady_s,
         "concurrency": plan.concurrency,
+        "rounds": plan.rounds,
         "plan_detail": asdict(plan),
     }
 
@@ -1557,6 +1684,9 @@ def report(runs: list[dict[str, Any]], meta: dict[str, Any], args: argparse.Name
     name = meta["plan"]
     rows = table_rows(runs)
     print()
+    if set(peer_targets(runs)) - {"kehai", "bare"}:
+        print(f"Kehai beside bare Quart and the peers: median (min) of {meta['rounds']} rounds")
+        print(text_table(peer_rows(runs), peer_head(runs)))
     print(f"Kehai / bare Quart + Hypercorn ({name}; {meta['wall_s']:.0f} s)")
     print(text_table(rows))
     print("CPU per run (other processes = noise):")
@@ -1569,7 +1699,8 @@ def report(runs: list[dict[str, Any]], meta: dict[str, Any], args: argparse.Name
     plot_path = (
         Path(args.plot) if args.plot else (RESULTS / f"latency{suffix}.png" if files else None)
     )
-    title = f"Kehai vs bare: fan-out latency at {meta['rate']:g} msg/s ({name} run, {meta['when']})"
+    title = (f"Kehai and the peers: fan-out latency at {meta['rate']:g} msg/s "
+             f"({name} run, {meta['when']})")
     if plot_path is not None and plot(runs, plot_path, title):
         print(f"plot: {plot_path}")
         meta["plot"] = str(plot_path)
@@ -1606,9 +1737,14 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if val is not None:
             setattr(plan, attr, val)
-    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if args.rounds is not None:
+        plan.rounds = max(1, args.rounds)
+    default = "kehai,bare,kehai-2w" if args.smoke else ",".join(TARGETS)
+    targets = [t.strip() for t in (args.targets or default).split(",") if t.strip()]
     if not targets or any(t not in TARGETS for t in targets):
         raise SystemExit(f"run: --targets takes {', '.join(TARGETS)}")
+    if args.client_cpus:
+        os.sched_setaffinity(0, args.client_cpus)  # the harness (and what it spawns) too
     runs, meta, interrupted = measure_all(plan, targets, args, argv)
     report(runs, meta, args)
     if interrupted:

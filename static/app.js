@@ -1,10 +1,10 @@
-// Kehai's page behaviours htmx lacks: local times, the scroll, the sidebar and read receipts.
-// The stream is static/js/live.js, presence js/presence.js, the composer js/composer.js.
+// Kehai's page behaviours htmx lacks: local times, staying at the bottom, and read receipts.
+// The stream is static/js/live.js, presence js/presence.js, the composer js/composer.js;
+// unread counts js/unread.js, the reading position js/reading.js, notifications js/notify.js.
 (() => {
   "use strict";
   const K = window.Kehai;
   const me = K.me;
-  const openConversation = K.conversation;
 
   // Every htmx request carries the page's CSRF token and its tab.
   document.addEventListener("htmx:config:request", (e) => {
@@ -53,18 +53,20 @@
 
   // A stream message is swapped one fragment at a time: decide "stuck to the bottom" before
   // the first of a burst, and do the page-wide work once after the last.
+  // "Load older" never sticks (js/reading.js keeps the reader's place), and its after:swap
+  // fires on the replaced, detached button, so reading.js tells us with kehai:older-loaded.
   let stick = null;
-  document.addEventListener("htmx:before:swap", () => {
+  document.addEventListener("htmx:before:swap", (e) => {
     if (stick !== null) return;
     const box = document.querySelector("#messages");
-    stick = box ? nearBottom(box) : false;
+    stick = box && !e.target.closest?.(".load-older") ? nearBottom(box) : false;
   });
-  document.addEventListener("htmx:after:swap", () => queueMicrotask(() => {
+  const settle = () => queueMicrotask(() => {
     if (stick === null) return;
     localTime(document); markMine(document); relative(); observeMessages();
     if (stick) toBottom();
     stick = null;
-  }));
+  });
 
   // An error flash: out of the way (app.css), gone on ✕, after FLASH_MS, or once a later
   // request succeeds; a new flash restarts the clock.
@@ -83,23 +85,24 @@
     const status = e.detail?.ctx?.response?.status;
     if (status && status < 400) clearFlash();
   });
+  document.addEventListener("htmx:after:swap", settle);
+  document.addEventListener("kehai:older-loaded", settle);
 
-  // A new message reorders the sidebar and counts as unread unless it is being read here.
-  document.addEventListener("kehai:stream:message", (e) => {
-    const data = e.detail.data || "";
-    const kind = (data.match(/data-event="([a-z-]+)"/) || [])[1];
-    if (kind !== "new-message") return;
-    const conv = (data.match(/data-conversation-id="(\d+)"/) || [])[1];
-    const author = (data.match(/data-author="([^"]+)"/) || [])[1];
-    const item = document.getElementById(`conv-${conv}`);
-    if (!item) { document.body.dispatchEvent(new CustomEvent("kehai:refresh-list", { bubbles: true })); return; }
-    item.parentElement.prepend(item);
-    const reading = conv === openConversation() && document.visibilityState === "visible";
-    if (author !== me() && !reading) {
-      const badge = item.querySelector("[data-unread-of]");
-      const n = Number((badge && !badge.hidden && badge.textContent) || 0) + 1;
-      item.dataset.unread = String(n);
-      if (badge) { badge.textContent = String(n); badge.hidden = false; }
+  // A resync re-fetches the history while the stream goes on: an answer asked for before a
+  // message arrived live would wipe that message. Whatever is newer than the answer stays,
+  // after it, in order.
+  let arrived = null;
+  const shown = (box) => [...box.querySelectorAll(":scope > [data-message-id]")];
+  document.addEventListener("htmx:before:swap", (e) => {
+    if (e.target?.id === "messages") arrived = shown(e.target);
+  });
+  document.addEventListener("htmx:after:swap", (e) => {
+    if (e.target?.id !== "messages" || !arrived) return;
+    const box = e.target, before = arrived;
+    arrived = null;
+    const newest = Math.max(0, ...shown(box).map((m) => Number(m.dataset.messageId)));
+    for (const m of before) {
+      if (Number(m.dataset.messageId) > newest && !document.getElementById(m.id)) box.append(m);
     }
   });
 

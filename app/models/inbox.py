@@ -39,7 +39,8 @@ def _last_messages(message_ids: list[int]) -> dict[int, Message]:
     return {m.id: m for m in rows}
 
 
-def _unread(user_id: int) -> dict[int, int]:
+def unread_counts(user_id: int) -> dict[int, int]:
+    """The unread count of every conversation of the user that has any."""
     rows = (
         Message.select(Message.conversation, fn.COUNT(Message.id).alias("n"))
         .join(Membership, JOIN.INNER, on=(Membership.conversation == Message.conversation))
@@ -58,9 +59,11 @@ def _unread(user_id: int) -> dict[int, int]:
 PER_PAGE = 100
 
 
-def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[InboxItem], bool]:
+def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE,
+          unread: dict[int, int] | None = None) -> tuple[list[InboxItem], bool]:
     """One page of the list, newest first, and whether older conversations follow (so a
     flood of new rooms can push a chat off the first page, but never out of reach).
+    `unread`: the counts if the caller has read them already (unread_counts).
     One query per concern, never one per row."""
     rows = list(
         Conversation.select()
@@ -73,7 +76,8 @@ def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[I
     conversations, more = rows[:per_page], len(rows) > per_page
     partners = _partners([c.id for c in conversations if c.is_direct], user_id)
     lasts = _last_messages([c.last_message_id for c in conversations if c.last_message_id])
-    unread = _unread(user_id)
+    if unread is None:
+        unread = unread_counts(user_id)
     items = []
     for c in conversations:
         partner = partners.get(c.id)
@@ -81,6 +85,23 @@ def inbox(user_id: int, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[I
         last = lasts.get(c.last_message_id)
         items.append(InboxItem(c, title, partner, last, unread.get(c.id, 0)))
     return items, more
+
+
+def first_unread(conversation_id: int, user_id: int, after: int) -> tuple[int | None, int]:
+    """The first message the viewer has not read past `after` (their watermark) and how
+    many there are, counted as the badges count them: where the "new messages" line goes."""
+    first, n = (
+        Message.select(fn.MIN(Message.id), fn.COUNT(Message.id))
+        .where(
+            (Message.conversation == conversation_id)
+            & (Message.id > after)
+            & (Message.author != user_id)
+            & Message.deleted.is_null()
+        )
+        .tuples()
+        .get()
+    )
+    return first, n
 
 
 def conversation_view(

@@ -14,7 +14,7 @@ from app.groups.store import announce_start
 from app.i18n import gettext as _
 from app.kehai import kehai
 from app.models import DIRECT, GROUP, Conversation, Membership, Message, User, UserStatus
-from app.models.inbox import conversation_view, inbox
+from app.models.inbox import conversation_view, first_unread, inbox, unread_counts
 from app.presence.audience import SHOWN_MEMBERS
 from app.receipts.state import read_state
 from app.views.group_forms import FormProblem, clean_title, people, usernames
@@ -25,18 +25,21 @@ bp = Blueprint("conversations", __name__)
 MAX_PAGE = 10_000
 
 
-async def _inbox(*also: User) -> dict[str, Any]:
+async def sidebar_context(*also: User) -> dict[str, Any]:
     """The page of the viewer's conversation list asked for (`?page=`), the next page's
     number if there is one, and the status of everyone it (or `also`) shows."""
     page = bounded_int(request.args, "page", 1, MAX_PAGE, default=1) or 1
-    items, more = await run_db(inbox, g.user.id, page)
+    # Every conversation's count, listed or not: the tab title's total (static/js/unread.js).
+    unread = await run_db(unread_counts, g.user.id)
+    items, more = await run_db(inbox, g.user.id, page, unread=unread)
     presence = kehai().presence.statuses_for([*also, *[i.partner for i in items if i.partner]])
-    return {"items": items, "presence": presence, "next_page": page + 1 if more else None}
+    return {"items": items, "presence": presence, "next_page": page + 1 if more else None,
+            "unread_counts": unread}
 
 
 async def _index_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     page = await render_template("conversations/index.html", error=error, active_id=None,
-                                 **await _inbox())
+                                 **await sidebar_context())
     return page, status
 
 
@@ -51,7 +54,7 @@ async def index() -> tuple[str, int]:
 async def sidebar() -> str:
     active = bounded_int(request.args, "active", 1, MAX_ID)
     return await render_template("conversations/_list.html", active_id=active,
-                                 **await _inbox())
+                                 **await sidebar_context())
 
 
 def _start_direct(me: User, other: User) -> tuple[Conversation, list[int]]:
@@ -136,16 +139,20 @@ def _title(conversation: Conversation, members: list[User], me: User) -> str:
 async def show(conversation_id: int) -> str:
     conversation, membership, members = await _membership_or_404(conversation_id)
     messages, has_older = await run_db(Message.latest, conversation_id)
-    listed = await _inbox(*members)
+    listed = await sidebar_context(*members)
     reads = await read_state(conversation, messages)
     seen = await _last_seen(members) if conversation.is_direct else {}
+    # Where "new messages" starts, as of opening: static/js/reading.js draws the line there
+    # and keeps it through resyncs and "load older".
+    unread_from, unread_count = await run_db(
+        first_unread, conversation_id, g.user.id, membership.last_read_message_id)
     return await render_template(
         "conversations/show.html", last_seen_by_id=seen,
         typing_names=_typing_names(conversation.id, members),
         conversation=conversation, membership=membership, members=members,
         title=_title(conversation, members, g.user), messages=messages, has_older=has_older,
         active_id=conversation.id, reads=reads, **listed,
-        shown_members=SHOWN_MEMBERS,
+        shown_members=SHOWN_MEMBERS, unread_from=unread_from, unread_count=unread_count,
     )
 
 

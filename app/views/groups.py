@@ -16,7 +16,7 @@ from app.groups import store
 from app.i18n import gettext as _
 from app.kehai import kehai
 from app.models import Conversation, Membership, User
-from app.models.inbox import inbox
+from app.views.conversations import sidebar_context
 from app.views.group_forms import FormProblem, clean_title, people, usernames
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
 
@@ -34,12 +34,10 @@ async def _group_or_422(conversation_id: int) -> Conversation:
 async def _page(conversation: Conversation, error: str | None = None,
                 status: int = 200) -> tuple[str, int]:
     members = await run_db(Membership.members, conversation.id)
-    items, more = await run_db(inbox, g.user.id)
-    presence = kehai().presence.statuses_for(list(members))
     page = await render_template(
         "conversations/settings.html", conversation=conversation, members=members,
-        error=error, items=items, next_page=2 if more else None, presence=presence,
-        active_id=conversation.id, saved=request.args.get("saved"))
+        error=error, active_id=conversation.id, saved=request.args.get("saved"),
+        **await sidebar_context(*members))
     return page, status
 
 

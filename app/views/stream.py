@@ -7,6 +7,7 @@ any deployment that mounts the Quart app alone. Both go through `admission`.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -69,6 +70,53 @@ async def sse() -> Response:
     return response
 
 
+class SessionLookups:
+    """The user ids of the sessions of streams opening together, one query for all.
+
+    In a reconnect storm every stream's admission cost a thread-pool hop and a query of its
+    own, and those were the storm's wall (bench/results/peers.md). Lookups that arrive while
+    two queries are in flight wait and go together in the next; the answer is the same query's
+    (live now, at the time it runs)."""
+
+    IN_FLIGHT = 2
+
+    def __init__(self, lifetime: Lifetime) -> None:
+        self.lifetime = lifetime
+        self.waiting: dict[str, list[asyncio.Future[int | None]]] = {}
+        self.in_flight = 0
+
+    async def user_id(self, sid: str) -> int | None:
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(sid, []).append(future)
+        if self.in_flight < self.IN_FLIGHT:
+            self._next()
+        return await future
+
+    def _next(self) -> None:
+        if not self.waiting:
+            return
+        batch, self.waiting = self.waiting, {}
+        self.in_flight += 1
+        asyncio.get_running_loop().create_task(self._look_up(batch))
+
+    async def _look_up(self, batch: dict[str, list[asyncio.Future[int | None]]]) -> None:
+        try:
+            found = await run_db(Session.user_ids_for, list(batch), self.lifetime)
+        except Exception as error:  # each waiting stream handles it (a database outage: 503)
+            for futures in batch.values():
+                for f in futures:
+                    if not f.done():
+                        f.set_exception(error)
+            return
+        finally:
+            self.in_flight -= 1
+            self._next()
+        for sid, futures in batch.items():
+            for f in futures:
+                if not f.done():
+                    f.set_result(found.get(sid))
+
+
 class StreamDoor:
     """The lean handler's admission: the same signed cookie, session and limits."""
 
@@ -78,6 +126,7 @@ class StreamDoor:
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
         self.max_age = int(app.permanent_session_lifetime.total_seconds())
         self.lifetime = Lifetime(container.config.session_idle_s, container.config.session_max_s)
+        self.sessions = SessionLookups(self.lifetime)
 
     def _session_id(self, headers: dict[bytes, bytes]) -> str | None:
         # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
@@ -101,7 +150,7 @@ class StreamDoor:
         lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
         sid = self._session_id(headers)
         try:
-            user_id = await run_db(Session.user_id_for, sid, self.lifetime) if sid else None
+            user_id = await self.sessions.user_id(sid) if sid else None
         except DATABASE_DOWN as error:
             self.kehai.database.failed(error)
             with use_locale(lang):

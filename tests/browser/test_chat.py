@@ -253,3 +253,31 @@ def test_a_japanese_browser_gets_the_page_in_japanese(
         if msgid in catalogue:
             expect(page.locator(selector)).to_have_text(catalogue[msgid])
     page.screenshot(path=str(artifacts / "chat-ja.png"))
+
+
+def test_a_message_that_arrives_while_a_resync_re_fetches_the_history_stays(
+        live: Any, page_for: Any) -> None:
+    """A resync's history answer was asked for before a live message arrived: swapped in, it
+    used to wipe that message from the page (seen as a lost message after a restart)."""
+    alice, page_b, conversation_id = _open_and_seed(live, page_for)
+    history = re.compile(rf"/c/{conversation_id}/messages(\?.*)?$")
+
+    def stale_answer(route: Any) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        answer = route.fetch()  # the history as it is now, without the message below
+        assert alice.send(conversation_id, "arrived during the re-fetch").status_code == 201
+        time.sleep(1.5)  # the stream delivers it while the answer is held back
+        route.fulfill(response=answer)
+
+    page_b.route(history, stale_answer)
+    with page_b.expect_response(history):
+        page_b.evaluate("document.body.dispatchEvent(new CustomEvent('kehai:resync', "
+                        "{ bubbles: true }))")
+    page_b.unroute(history)
+    expect(page_b.locator("#messages [data-message-id] .message-body")).to_have_text(
+        ["before the cut", "arrived during the re-fetch"])
+    page_b.wait_for_timeout(300)  # nothing takes it away afterwards
+    expect(page_b.locator("#messages [data-message-id] .message-body")).to_have_text(
+        ["before the cut", "arrived during the re-fetch"])

@@ -65,7 +65,9 @@ def test_a_renamed_group_is_renamed_in_every_tab_of_every_member(live: Live, pag
         "田中 亜希さんがグループ名を「週末の キャンプ」に変更しました")
     expect(ben_chat.locator("#messages .system-line")).to_contain_text(
         "田中 亜希 renamed the group to “週末の キャンプ”")
-    expect(ben_list.locator(f"#conv-{cid} [data-unread-of]")).to_have_text("1")
+    # Ben's list shows it as the latest; whether it is unread there depends on his open chat
+    # tab having read it already (it is on screen), so that is checked in tests/test_groups.py.
+    expect(ben_list.locator(f"[data-preview-of='{cid}']")).to_contain_text("renamed the group")
     expect(aki_chat.locator(f"#conv-{cid} [data-unread-of]")).to_be_hidden()
     aki_chat.reload()
     expect(aki_chat.locator("#messages .system-line")).to_contain_text("に変更しました")
