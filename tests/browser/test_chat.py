@@ -19,8 +19,9 @@ from tests.browser.helpers import (
 
 ROOT = Path(__file__).resolve().parents[2]
 GREETING = "こんにちは、ようこそ！ Welcome to Kehai."
-# What Chromium and htmx log while a stream is cut on purpose (only the stream's requests).
-STREAM_CUT = (r"Failed to load resource: net::ERR_\w+ \(.*/sse\b",
+# What Chromium and htmx log while a stream is cut on purpose.
+# A presence report or read mark sent at the moment of the cut fails the same way.
+STREAM_CUT = (r"Failed to load resource: net::ERR_\w+ \(.*/(sse|presence|c/\d+/read)\b",
               r"^\[bob\] console\.error: htmx: htmx:sse:error: (Failed to fetch|network error)")
 
 

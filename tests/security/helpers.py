@@ -245,7 +245,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 NEVER = {"iframe", "frame", "frameset", "object", "embed", "base", "svg", "math", "img",
          "template", "style", "noscript", "audio", "video", "source", "applet", "portal",
          "mglyph", "mtext", "image", "use", "marquee", "isindex", "xmp", "plaintext"}
-APP_TEMPLATES = {"outbox-item", "edit-form", "room-gone"}
+APP_TEMPLATES = {"outbox-item", "edit-form", "room-gone", "unread-divider"}
 APP_TRIGGERS = {"kehai:resync from:body", "input changed throttle:2s",
                 "kehai:resync from:body, kehai:refresh-list from:body"}
 
@@ -270,7 +270,8 @@ def dangerous_markup(html: str, hx_partials: int = 0) -> list[str]:
         # notice the only <template>s (conversations/show.html);
         # handlers on them are still caught below, like anywhere else.
         if tag in NEVER and not ((tag == "svg" and attrs.get("class") == "chart-svg")
-                                 or (tag == "template" and attrs.get("id") in APP_TEMPLATES)):
+                                 or (tag == "template" and (attrs.get("id") in APP_TEMPLATES
+                                                               or "data-unread-counts" in attrs))):
             problems.append(f"element {where}")
         if tag == "script" and not (attrs.get("src") or "").startswith("/static/"):
             problems.append(f"inline script {where}")

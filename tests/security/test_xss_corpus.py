@@ -247,7 +247,8 @@ SCAN = """() => {
                                   .map((a) => `${e.tagName}[${a.name}]`)),
     foreign: [...document.querySelectorAll(
       'script:not([src]), iframe, object, embed, base, svg, math, img, '
-      + 'template:not(#outbox-item):not(#edit-form):not(#room-gone), style, '
+      + 'template:not(#outbox-item):not(#edit-form):not(#room-gone):not(#unread-divider)'
+      + ':not([data-unread-counts]), style, '
       + 'noscript, meta[http-equiv], hx-partial, [hx-swap-oob], [hx-trigger*=load], '
       + '[hx-get*=logout], [hx-post*=logout], a[href^="javascript"]')].map((e) => e.outerHTML),
     me: document.body.dataset.me,
