@@ -38,6 +38,8 @@
       try { localStorage.setItem("kehai-tick", String(n)); } catch { /* refused */ }
       return n;
     },
+    // What a stream message is: its root element's data-event (the wire protocol's kind).
+    kindOf: (data) => (/data-event="([a-z-]+)"/.exec(data || "") || [])[1] || "",
     emit: (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail })),
   };
 })();

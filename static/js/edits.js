@@ -104,7 +104,7 @@
   // badge could be wrong, and spread out, so a big room's delete is no burst of requests).
   document.addEventListener("kehai:stream:message", (e) => {
     const data = e.detail.data || "";
-    if (!/data-event="message-changed"/.test(data) || !/ data-deleted/.test(data.split(">")[0])) return;
+    if (K.kindOf(data) !== "message-changed" || !/ data-deleted/.test(data.split(">")[0])) return;
     const conv = (data.match(/data-conversation-id="(\d+)"/) || [])[1];
     const badge = document.querySelector(`[data-unread-of="${conv}"]`);
     if (!badge || badge.hidden) return;

@@ -4,13 +4,12 @@
 // chat header is fetched again, and a room left meanwhile says so instead of going dead.
 (() => {
   "use strict";
-  const kindOf = (data) => (/data-event="([a-z-]+)"/.exec(data || "") || [])[1] || "";
   const retitle = () => {
     const h1 = document.querySelector("main[data-conversation-id] .chat-header h1");
     if (h1 && h1.textContent.trim()) document.title = `${h1.textContent.trim()} · Kehai`;
   };
   document.addEventListener("kehai:stream:message", (e) => {
-    const kind = kindOf(e.detail?.data);
+    const kind = window.Kehai.kindOf(e.detail?.data);
     if (kind === "room-joined") {
       document.body.dispatchEvent(new CustomEvent("kehai:refresh-list", { bubbles: true }));
     } else if (kind === "room-changed" || kind === "name-changed") {

@@ -43,7 +43,7 @@
   // -- applying one message: each fragment on its own, with htmx's own swap --------------
   // One bad fragment (say an invalid selector) must cost only itself: hx-sse's loop left the
   // stream on such an error and reconnected, leaking the old response's connection.
-  const kindOf = (data) => (/data-event="([a-z-]+)"/.exec(data || "") || [])[1] || "";
+  const kindOf = K.kindOf;
   const pieces = (data) => {
     const t = document.createElement("template");
     t.innerHTML = data.replace(/<hx-([a-z]+)(\s+|>)/gi, '<template hx type="$1"$2')

@@ -56,7 +56,7 @@
   const clip = (text) => (text.length > PREVIEW ? text.slice(0, PREVIEW - 1) + "…" : text);
   document.addEventListener("kehai:stream:message", async (e) => {
     const data = e.detail.data || "";
-    if (!/data-event="new-message"/.test(data) || !leading() || !wanted()) return;
+    if (K.kindOf(data) !== "new-message" || !leading() || !wanted()) return;
     // The fragment is inert in a template; only its text is read, never its markup.
     const root = parse(data).querySelector("[data-event]");
     const conv = root?.dataset.conversationId;

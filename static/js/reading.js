@@ -68,7 +68,7 @@
   });
   document.addEventListener("kehai:stream:message", (e) => {
     const data = e.detail.data || "";
-    if (!/data-event="new-message"/.test(data)) return;
+    if (K.kindOf(data) !== "new-message") return;
     const conv = (/data-conversation-id="(\d+)"/.exec(data) || [])[1];
     const author = (/data-author="([^"]+)"/.exec(data) || [])[1];
     if (conv !== K.conversation() || author === K.me()) return;

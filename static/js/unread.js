@@ -73,7 +73,7 @@
   const parse = (html) => { const t = document.createElement("template"); t.innerHTML = html; return t.content; };
   document.addEventListener("kehai:stream:message", (e) => {
     const data = e.detail.data || "";
-    const kind = (/data-event="([a-z-]+)"/.exec(data) || [])[1];
+    const kind = K.kindOf(data);
     if (kind !== "new-message" && kind !== "message-read") return;
     const root = parse(data).querySelector("[data-event]");
     const conv = root?.dataset.conversationId;
