@@ -34,13 +34,19 @@ class Compiled:
         self.key: tuple[int, str] | None = None
         self.sql = ""
 
-    def row(self, *params: Any) -> tuple[Any, ...] | None:
+    def _run(self, params: tuple[Any, ...]) -> Any:
         db = database.obj
         key = (id(db), type(db).__name__)
         if key != self.key:  # tests open a fresh database per app
             self.sql, _ = self.build().sql()
             self.key = key
-        return database.execute_sql(self.sql, params).fetchone()  # type: ignore[no-any-return]
+        return database.execute_sql(self.sql, params)
+
+    def row(self, *params: Any) -> tuple[Any, ...] | None:
+        return self._run(params).fetchone()  # type: ignore[no-any-return]
+
+    def rows(self, *params: Any) -> list[tuple[Any, ...]]:
+        return self._run(params).fetchall()  # type: ignore[no-any-return]
 
 
 def _model(model: type[Model], fields: list[Field], values: tuple[Any, ...]) -> Any:
@@ -81,6 +87,38 @@ def session_user(session_id: str, lifetime: Lifetime) -> User | None:
     if (now - (last_seen or created)).total_seconds() >= TOUCH_S:
         Session.update(last_seen=now).where(Session.id == session_id).execute()
     return _model(User, USER_FIELDS, row[2:])  # type: ignore[no-any-return]
+
+
+# The sessions of a reconnect storm's streams, looked up together: one statement per size,
+# sizes rounded up to a power of two (padded with "", which no session id is) so that only a
+# dozen statements are ever compiled.
+LOOKUP_MAX = 512
+_SESSIONS: dict[int, Compiled] = {}
+
+
+def _sessions_of(n: int) -> Compiled:
+    compiled = _SESSIONS.get(n)
+    if compiled is None:
+        compiled = _SESSIONS[n] = Compiled(
+            lambda: Session.select(Session.id, Session.user, Session.created, Session.last_seen)
+            .where(Session.id.in_(["?"] * n)))
+    return compiled
+
+
+def live_user_ids(session_ids: list[str], lifetime: Lifetime) -> dict[str, int]:
+    """{session id: user id} of those sessions that are live now (unknown ones are left out).
+    Unlike a page's request this does not mark the sessions used: a stream is not a visit."""
+    found: dict[str, int] = {}
+    now = utcnow()
+    for start in range(0, len(session_ids), LOOKUP_MAX):
+        chunk = session_ids[start:start + LOOKUP_MAX]
+        size = 1 << (len(chunk) - 1).bit_length()
+        for sid, user_id, created, last_seen in _sessions_of(size).rows(
+                *chunk, *[""] * (size - len(chunk))):
+            if _live(Session.created.python_value(created),
+                     Session.last_seen.python_value(last_seen), lifetime, now):
+                found[sid] = int(user_id)
+    return found
 
 
 def member_room(conversation_id: int, user_id: int) -> Conversation | None:

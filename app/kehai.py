@@ -32,7 +32,7 @@ from app.realtime.connection import Connection
 from app.realtime.control import Control
 from app.realtime.hub import Hub
 from app.receipts import Receipts
-from app.relay import Relay
+from app.relay import Relay, Settle
 from app.tasks import TaskSet
 from app.telemetry import declare, registry
 from app.typists import Typing
@@ -72,16 +72,17 @@ class Kehai:
         outage = Outage(logging.getLogger("kehai.relay"),
                         "the broker for messages and read marks (they wait in the outbox)")
         self.database = Outage(logging.getLogger("kehai.db"), "the database")
+        settle = Settle(outage, self.database)
         self.messages = Messages(self.hub, renderer, self.typing_ended, self.message_sent,
-                                 outage)
-        self.receipts = Receipts(self.hub, renderer, outage, self.messages_read)
-        self.groups = Groups(self.hub, renderer, outage, self.presence.statuses_for,
+                                 settle)
+        self.receipts = Receipts(self.hub, renderer, settle, self.messages_read)
+        self.groups = Groups(self.hub, renderer, settle, self.presence.statuses_for,
                              SHOWN_MEMBERS, self.messages.republish)
         # What was committed but not published (a crash, a broker outage) goes out from here.
         self.relay = Relay({"new-message": self.messages.republish,
                             CHANGED: self.messages.republish_change,
                             "message-read": self.receipts.republish, **self.groups.handlers},
-                           config.outbox_relay_s, config.outbox_grace_s, outage, self.database)
+                           config.outbox_relay_s, config.outbox_grace_s, settle)
         self.hub.listener = self
         self._tasks = TaskSet(__name__)
         self.registry = registry(self.metrics)  # what /metrics serves

@@ -41,6 +41,12 @@ class TaskSet:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    async def drain(self) -> None:
+        """Wait for what is running now to finish (its errors are logged as usual)."""
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     def __len__(self) -> int:
         return len(self._tasks)
 
@@ -57,15 +63,24 @@ class Batch:
         self.flush = flush
         self.tasks = tasks
         self._ids: set[int] = set()
-        self._due = False
+        self._due: asyncio.TimerHandle | None = None
 
     def add(self, item: int) -> None:
         self._ids.add(item)
-        if not self._due:
-            self._due = True
-            asyncio.get_running_loop().call_later(self.delay_s, self._go)
+        if self._due is None:
+            self._due = asyncio.get_running_loop().call_later(self.delay_s, self._go)
+
+    def _take(self) -> list[int]:
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
+        batch, self._ids = sorted(self._ids), set()
+        return batch
 
     def _go(self) -> None:
-        self._due = False
-        batch, self._ids = sorted(self._ids), set()
-        self.tasks.spawn(self.flush(batch))
+        self.tasks.spawn(self.flush(self._take()))
+
+    async def flush_now(self) -> None:
+        """Hand over what is waiting at once (shutdown: nothing is left behind)."""
+        if self._ids:
+            await self.flush(self._take())

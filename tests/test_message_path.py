@@ -5,7 +5,7 @@ import inspect
 
 from app.db import run_db
 from app.members import current_members
-from app.models import Membership, Message, Session, User
+from app.models import Membership, Message, Outbox, Session, User
 from tests.test_messages import setup_chat
 
 
@@ -43,3 +43,17 @@ async def test_no_template_context_processor_runs_in_a_thread(app):
     # message: the sender's fragment and one per language).
     processors = [p for ps in app.template_context_processors.values() for p in ps]
     assert processors and all(inspect.iscoroutinefunction(p) for p in processors), processors
+
+
+async def test_a_burst_of_messages_is_marked_published_after_the_replies_and_never_sent_twice(
+        app, make_user):
+    # The outbox marks are written together after the replies (app/relay.py Settle): a relay
+    # round that runs before they land must not send the burst to anyone a second time.
+    alice, _bob, cid = await setup_chat(make_user)
+    bobs = app.kehai.hub.open(2, "session-2", "en")
+    for n in range(5):
+        assert (await alice.post(f"/c/{cid}/messages", {"body": f"m{n}"})).status_code == 201
+    assert await app.kehai.relay.catch_up(grace_s=0.0) == 0
+    assert [e.kind for e in bobs.drain()] == ["new-message"] * 5
+    unpublished = await run_db(lambda: Outbox.select().where(Outbox.published.is_null()).count())
+    assert unpublished == 0

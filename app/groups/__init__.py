@@ -13,12 +13,11 @@ from typing import Any
 
 from app.db import run_db
 from app.groups import store
-from app.logs import OutageLog as Outage
 from app.members import current_members
 from app.models import Conversation, Membership, Outbox, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
-from app.relay import once_key, settle
+from app.relay import Settle, once_key
 from app.web.render import Renderer
 
 Statuses = Callable[[list[User | None]], dict[str, str]]  # username -> status, as anyone sees it
@@ -36,11 +35,11 @@ def _payload(row_id: int) -> tuple[str, dict[str, Any]]:
 
 
 class Groups:
-    def __init__(self, hub: Hub, renderer: Renderer, outage: Outage, statuses: Statuses,
+    def __init__(self, hub: Hub, renderer: Renderer, settle: Settle, statuses: Statuses,
                  shown_members: int, announce_message: Republish) -> None:
         self.hub = hub
         self.renderer = renderer
-        self.outage = outage
+        self.settle = settle
         self.statuses = statuses
         self.shown_members = shown_members
         # The relay's handlers, by outbox kind.
@@ -53,7 +52,7 @@ class Groups:
         for row_id in rows:
             kind, payload = await run_db(_payload, row_id)
             handler = self.handlers.get(kind, self.announce_message)
-            if not await settle(row_id, handler(payload, once_key(row_id)), self.outage):
+            if not await self.settle(row_id, handler(payload, once_key(row_id))):
                 return  # the broker is away: the relay publishes them all, in order
 
     async def room_changed(self, payload: dict[str, Any], key: str) -> None:

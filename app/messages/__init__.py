@@ -12,13 +12,12 @@ from typing import Any
 
 from app.db import run_db
 from app.faults import crash_point
-from app.logs import OutageLog as Outage
 from app.members import current_members
 from app.messages.edits import is_last
 from app.models import Conversation, Message, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
-from app.relay import once_key, settle
+from app.relay import Settle, once_key
 from app.web.render import Renderer
 
 AfterSend = Callable[[int, int, bool], None]  # (conversation id, author id, newly stored)
@@ -41,12 +40,12 @@ def _message_and_room(message_id: int) -> tuple[Message, Conversation] | None:
 
 class Messages:
     def __init__(self, hub: Hub, renderer: Renderer, before_announce: BeforeAnnounce,
-                 after_send: AfterSend, outage: Outage) -> None:
+                 after_send: AfterSend, settle: Settle) -> None:
         self.hub = hub
         self.renderer = renderer
         self.before_announce = before_announce
         self.after_send = after_send
-        self.outage = outage
+        self.settle = settle
 
     async def send(self, conversation: Conversation, author: User, body: str,
                    client_id: str | None, composer: Composer = Composer()
@@ -61,7 +60,7 @@ class Messages:
         await self.before_announce(conversation.id, author.id, composer.session_id,
                                    composer.typing_seq)
         if row is not None:
-            await settle(row, self.created(message, conversation, once_key(row)), self.outage)
+            await self.settle(row, self.created(message, conversation, once_key(row)))
         self.after_send(conversation.id, author.id, created)
         return message, created
 
@@ -94,7 +93,7 @@ class Messages:
     async def announce_change(self, message: Message, conversation: Conversation,
                               row: int | None) -> None:
         if row is not None:
-            await settle(row, self.changed(message, conversation, once_key(row)), self.outage)
+            await self.settle(row, self.changed(message, conversation, once_key(row)))
 
     async def republish_change(self, payload: dict[str, Any], key: str) -> None:
         """The relay's handler for a "message-changed" outbox row."""

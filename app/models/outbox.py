@@ -52,8 +52,8 @@ class Outbox(BaseModel):
                         .order_by(cls.id))
 
     @classmethod
-    def done(cls, row_id: int) -> None:
-        cls.update(published=utcnow()).where(cls.id == row_id).execute()
+    def done(cls, row_ids: list[int]) -> None:
+        cls.update(published=utcnow()).where(cls.id.in_(row_ids)).execute()
 
     @classmethod
     def release(cls, row_ids: list[int]) -> None:

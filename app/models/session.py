@@ -60,27 +60,6 @@ class Session(BaseModel):
         return row.user
 
     @classmethod
-    def user_id_for(cls, session_id: str, lifetime: Lifetime) -> int | None:
-        """Just the user id of a live session: what a stream needs to open. Thousands of
-        tabs reconnect at once after a restart, so no model objects, no join."""
-        query = (cls.select(cls.user)
-                 .where((cls.id == session_id) & cls._live(lifetime, utcnow())).limit(1))
-        row = cls._meta.database.execute(query).fetchone()
-        return int(row[0]) if row else None
-
-    @classmethod
-    def user_ids_for(cls, session_ids: list[str], lifetime: Lifetime) -> dict[str, int]:
-        """`user_id_for` of many sessions at once (the live ones): one query per 500, for the
-        streams of a reconnect storm that arrive together."""
-        found: dict[str, int] = {}
-        now = utcnow()
-        for start in range(0, len(session_ids), 500):
-            chunk = session_ids[start:start + 500]
-            query = cls.select(cls.id, cls.user).where(cls.id.in_(chunk) & cls._live(lifetime, now))
-            found.update((sid, int(uid)) for sid, uid in cls._meta.database.execute(query))
-        return found
-
-    @classmethod
     def revoke(cls, session_id: str) -> int:
         return cls.delete().where(cls.id == session_id).execute()
 

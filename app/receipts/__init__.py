@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.db import run_db
-from app.logs import OutageLog as Outage
 from app.members import members_of
 from app.models import Conversation, Membership, Message, Outbox, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
 from app.receipts.state import read_state
-from app.relay import once_key, settle
+from app.relay import Settle, once_key
 from app.web.render import Renderer
 
 
@@ -68,18 +67,18 @@ def _newly_read(conversation_id: int, reader_id: int, before: int, after: int
 
 
 class Receipts:
-    def __init__(self, hub: Hub, renderer: Renderer, outage: Outage,
+    def __init__(self, hub: Hub, renderer: Renderer, settle: Settle,
                  after_read: Callable[[int], None] = lambda reader_id: None) -> None:
         self.hub = hub
         self.renderer = renderer
-        self.outage = outage
+        self.settle = settle
         self.after_read = after_read  # (reader id): their unread backlog shrank
 
     async def announce(self, conversation_id: int, reader: User, read: Advance) -> None:
         """Publish a committed read now; the relay does if this cannot."""
         if read.row is not None:
-            await settle(read.row, self.messages_read(conversation_id, reader, read,
-                                                      once_key(read.row)), self.outage)
+            await self.settle(read.row, self.messages_read(conversation_id, reader, read,
+                                                           once_key(read.row)))
 
     async def republish(self, payload: dict[str, Any], key: str) -> None:
         """The relay's handler for a "message-read" outbox row."""
