@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
+
 from app.db import run_db
 from app.faults import crash_point
 from app.members import current_members
@@ -23,6 +25,16 @@ from app.web.render import Renderer
 AfterSend = Callable[[int, int, bool], None]  # (conversation id, author id, newly stored)
 # (conversation id, author id, session id, the composer's typing number): before it goes out
 BeforeAnnounce = Callable[[int, int, str, int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A message as its sender's request ends: stored (or found again: created is False on a
+    retry) and rendered, {language: HTML}."""
+
+    message: Message
+    created: bool
+    html: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +60,8 @@ class Messages:
         self.settle = settle
 
     async def send(self, conversation: Conversation, author: User, body: str,
-                   client_id: str | None, composer: Composer = Composer()
-                   ) -> tuple[Message, bool]:
-        """Store the message once per client_id, then tell the room; (message, created).
+                   client_id: str | None, composer: Composer = Composer()) -> Sent:
+        """Store the message once per client_id, then tell the room.
 
         A retry whose first attempt was stored but never announced (the process died, the
         broker was down) announces it now; the once key keeps it to one event."""
@@ -59,10 +70,17 @@ class Messages:
         crash_point("after-commit")
         await self.before_announce(conversation.id, author.id, composer.session_id,
                                    composer.typing_seq)
+        html = await self._rendered(message, conversation)
         if row is not None:
-            await self.settle(row, self.created(message, conversation, once_key(row)))
+            await self.settle(row, self.created(message, conversation, once_key(row), html))
         self.after_send(conversation.id, author.id, created)
-        return message, created
+        return Sent(message, created, html)
+
+    async def _rendered(self, message: Message, conversation: Conversation) -> dict[str, str]:
+        """The message as every member's list shows it, once per language: the event and
+        the sender's own reply are made of it (static/app.js marks one's own)."""
+        return await self.renderer.each_language("messages/_message.html", m=message,
+                                                 conversation=conversation, reads=None)
 
     async def republish(self, payload: dict[str, Any], key: str) -> None:
         """The relay's handler for a "new-message" outbox row."""
@@ -71,13 +89,17 @@ class Messages:
             await self.created(*found, once_key=key)
 
     async def created(self, message: Message, conversation: Conversation,
-                      once_key: str | None = None) -> None:
+                      once_key: str | None = None, rendered: dict[str, str] | None = None
+                      ) -> None:
         """Render the message once per language and send the same bytes to every member."""
         # `conversation` was read before the message was stored: a member removed since then
         # must not get it, so look at the room's version again (one primary-key read).
         members = await run_db(current_members, conversation.id)
+        parts = rendered or await self._rendered(message, conversation)
         html = await self.renderer.each_language(
-            "messages/_new_message_event.html", m=message, conversation=conversation, reads=None)
+            "messages/_new_message_event.html",
+            {lang: {"message_html": Markup(part)} for lang, part in parts.items()},
+            m=message, conversation=conversation)
         await self.hub.publish(kinds.NEW_MESSAGE, members, html, once_key=once_key)
 
     async def changed(self, message: Message, conversation: Conversation,

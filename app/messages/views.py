@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+from markupsafe import Markup
 from quart import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WResponse
 
 from app.db import run_db
+from app.i18n import current
 from app.i18n import gettext as _
 from app.limits import Limits, Rule
 from app.messages import Composer, Messages, edits
@@ -68,13 +70,12 @@ class MessageRoutes:
         await self._limit()
         composer = Composer(session.get("sid", ""),
                             bounded_int(form, "typing_seq", 0, 10**18) or 0)
-        message, created = await self.messages.send(conversation, g.user, body, client_id,
-                                                    composer)
+        sent = await self.messages.send(conversation, g.user, body, client_id, composer)
         if "HX-Request" not in request.headers:
             return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
-        page = await render_template("messages/_sent.html", m=message, conversation=conversation,
-                                     reads=None)
-        return page, 201 if created else 200
+        page = await render_template("messages/_sent.html",
+                                     message_html=Markup(sent.html[current()]))
+        return page, 201 if sent.created else 200
 
     async def edit(self, conversation_id: int, message_id: int) -> WResponse | tuple[str, int]:
         conversation = await conversation_or_404(conversation_id)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart, render_template
+from quart import Quart
 
 from app.i18n import LANGUAGES, use_locale
+
+Localized = dict[str, dict[str, Any]]  # {language: {name: value}}
 
 
 class Renderer:
@@ -19,13 +21,22 @@ class Renderer:
     def __init__(self, app: Quart) -> None:
         self.app = app
 
-    async def each_language(self, template: str, **context: Any) -> dict[str, str]:
+    async def each_language(self, template: str, localized: Localized | None = None,
+                            **context: Any) -> dict[str, str]:
         """{language: HTML}. Shared by every recipient: nothing in it may depend on who
-        triggered the render, so the viewer and the token are blanked."""
+        triggered the render, so the viewer and the token are blanked. `localized` adds
+        one language's own values (a part already rendered in that language).
+
+        The context processors run once for all languages, and the template is rendered
+        by Jinja directly: Quart's render_template ran them, and its two signals, per
+        language (bench/rooms.py)."""
         context = {"me": None, "csrf_token": "", **context}
         out: dict[str, str] = {}
         async with self.app.app_context():
+            await self.app.update_template_context(context)
+            compiled = self.app.jinja_env.get_template(template)
             for lang in LANGUAGES:
                 with use_locale(lang):
-                    out[lang] = (await render_template(template, **context)).strip()
+                    values = {**context, **localized[lang]} if localized else context
+                    out[lang] = (await compiled.render_async(values)).strip()
         return out
