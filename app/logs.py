@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -52,6 +54,50 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
+class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler that writes its lines together: at most FLUSH_S after they were
+    logged, at once for a warning or worse, and at exit.
+
+    Each access and stream line was a write of its own, and a flush; in a reconnect storm
+    (two lines per stream) and on the message path those writes were a visible part of the
+    server's CPU (bench/results/rooms.md). Writing happens on a small thread of its own;
+    a process killed outright loses at most FLUSH_S of lines, never a warning."""
+
+    FLUSH_S = 0.1
+    MAX_LINES = 512
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._lines: list[str] = []
+        threading.Thread(target=self._forever, name="kehai-log", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:  # called with self.lock held
+        try:
+            self._lines.append(self.format(record) + self.terminator)
+            if record.levelno >= logging.WARNING or len(self._lines) >= self.MAX_LINES:
+                self._write()
+        except Exception:
+            self.handleError(record)
+
+    def _write(self) -> None:
+        if self._lines:
+            text, self._lines = "".join(self._lines), []
+            self.stream.write(text)
+            self.stream.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write()
+
+    def _forever(self) -> None:
+        while True:
+            time.sleep(self.FLUSH_S)
+            try:
+                self.flush()
+            except Exception:  # a closed stream at exit: nothing left to write to
+                return
+
+
 def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> None:
     """Install the one handler; call before the app and Hypercorn create their loggers."""
     if fmt not in FORMATS:
@@ -59,7 +105,7 @@ def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = No
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"KEHAI_LOG_LEVEL must be a logging level, not {level!r}")
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = BatchedStreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers = [handler]

@@ -86,3 +86,29 @@ async def test_a_redis_outage_is_logged_once_without_a_traceback(caplog):
     assert caplog.records[0].exc_info is None
     assert "unavailable" in caplog.records[0].getMessage()
     await asyncio.sleep(0)
+
+
+def test_log_lines_are_written_together_soon_and_a_warning_at_once():
+    import io
+
+    from app.logs import BatchedStreamHandler, TextFormatter
+
+    out = io.StringIO()
+    handler = BatchedStreamHandler(out)
+    handler.setFormatter(TextFormatter())
+    log = logging.getLogger("kehai.test-batched")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        log.info("stream 1 open")
+        log.info("stream 2 open")
+        deadline = time.monotonic() + 5
+        while "stream 2 open" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert re.findall(r"stream (\d) open", out.getvalue()) == ["1", "2"]
+        log.warning("the database is unavailable")  # not held back at all
+        assert out.getvalue().rstrip().endswith("WARNING kehai.test-batched: the database is unavailable")
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(logging.NOTSET)
