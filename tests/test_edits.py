@@ -19,7 +19,7 @@ async def stored(message_id: int = 1) -> Message:
     return await run_db(Message.get_by_id, message_id)
 
 
-async def test_an_author_edits_their_message_and_everyone_sees_it_marked_edited(make_user):
+async def test_an_author_edits_their_message_and_everyone_sees_it_marked_edited(app, make_user):
     alice, bob, cid = await chat(make_user)
     r = await alice.post(f"/c/{cid}/messages/1/edit", {"body": "  hello bob  "})
     assert r.status_code == 200
@@ -28,7 +28,9 @@ async def test_an_author_edits_their_message_and_everyone_sees_it_marked_edited(
     assert message.body == "hello bob" and message.edited is not None
     _status, page = await bob.page(f"/c/{cid}")
     assert ">hello bob<" in page and "(edited)" in page and "helo bob" not in page
-    # Announced through the outbox, in the edit's own transaction, and published.
+    # Announced through the outbox, in the edit's own transaction, and published (the marks
+    # are written together just after the reply: app/relay.py Settle).
+    await app.kehai.relay.settle.flush()
     rows = await run_db(lambda: list(Outbox.select().where(Outbox.kind == "message-changed")))
     assert len(rows) == 1 and rows[0].published is not None
 

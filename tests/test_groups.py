@@ -38,6 +38,7 @@ async def test_a_member_renames_the_group_and_every_member_is_told(app, make_use
     assert line.kind == "new-message"
     assert "Alice renamed the group to “Tea and cake”" in line.html["en"]
     assert "Aliceさんがグループ名を「Tea and cake」に変更しました" in line.html["ja"]
+    await app.kehai.relay.settle.flush()  # marks are written together just after the reply
     assert await run_db(lambda: Outbox.select().where(Outbox.published.is_null()).count()) == 0
 
 
