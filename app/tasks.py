@@ -34,12 +34,9 @@ class TaskSet:
 
     async def cancel_all(self) -> None:
         """Stop whatever is still running (shutdown)."""
-        tasks = list(self._tasks)
-        for task in tasks:
+        for task in list(self._tasks):
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.drain()
 
     async def drain(self) -> None:
         """Wait for what is running now to finish (its errors are logged as usual)."""
