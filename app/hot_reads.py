@@ -1,60 +1,23 @@
 """The reads every POST makes, as plain SQL compiled once: who is signed in, and the room.
 
-Peewee builds the SQL and the model objects of a query on every call; for the one-row,
-primary-key reads of the message path that cost ten times the query itself (bench/rooms.py,
-docs/ARCHITECTURE.md "The message path"). Here peewee compiles each query once, for whichever
-database is open; each call then binds its parameters, runs it and turns the row into a model
-the way peewee's own cursor wrapper does. Nothing is cached: a revoked session or a removed
-member is seen by the very next request.
+Each is compiled once (app/compiled.py); a call binds its parameters, runs it and turns the
+row into a model the way peewee's own cursor wrapper does. Nothing is cached: a revoked
+session or a removed member is seen by the very next request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
-from peewee import Field, Model, Query
+from peewee import Field
 
-from app.db import database
+from app.compiled import Compiled, model
 from app.models import Conversation, Membership, Session, User
 from app.models.base import utcnow
 from app.models.session import TOUCH_S, Lifetime
 
 USER_FIELDS: list[Field] = User._meta.sorted_fields
 ROOM_FIELDS: list[Field] = Conversation._meta.sorted_fields
-
-
-class Compiled:
-    """One query's SQL for the open database, compiled on first use with placeholder values
-    whose order is the order of the call's parameters."""
-
-    def __init__(self, build: Callable[[], Query]) -> None:
-        self.build = build
-        self.key: tuple[int, str] | None = None
-        self.sql = ""
-
-    def _run(self, params: tuple[Any, ...]) -> Any:
-        db = database.obj
-        key = (id(db), type(db).__name__)
-        if key != self.key:  # tests open a fresh database per app
-            self.sql, _ = self.build().sql()
-            self.key = key
-        return database.execute_sql(self.sql, params)
-
-    def row(self, *params: Any) -> tuple[Any, ...] | None:
-        return self._run(params).fetchone()  # type: ignore[no-any-return]
-
-    def rows(self, *params: Any) -> list[tuple[Any, ...]]:
-        return self._run(params).fetchall()  # type: ignore[no-any-return]
-
-
-def _model(model: type[Model], fields: list[Field], values: tuple[Any, ...]) -> Any:
-    """A model object as a select would have made it (no field marked as changed)."""
-    obj = model(__no_default__=1, **{f.name: f.python_value(v) for f, v in zip(fields, values,
-                                                                             strict=True)})
-    obj._dirty.clear()
-    return obj
 
 
 _SESSION = Compiled(lambda: Session.select(Session.created, Session.last_seen, *USER_FIELDS)
@@ -86,7 +49,7 @@ def session_user(session_id: str, lifetime: Lifetime) -> User | None:
         return None
     if (now - (last_seen or created)).total_seconds() >= TOUCH_S:
         Session.update(last_seen=now).where(Session.id == session_id).execute()
-    return _model(User, USER_FIELDS, row[2:])  # type: ignore[no-any-return]
+    return model(User, USER_FIELDS, row[2:])  # type: ignore[no-any-return]
 
 
 # The sessions of a reconnect storm's streams, looked up together: one statement per size,
@@ -124,7 +87,7 @@ def live_user_ids(session_ids: list[str], lifetime: Lifetime) -> dict[str, int]:
 def member_room(conversation_id: int, user_id: int) -> Conversation | None:
     """Membership.conversation_for: the room, if the user is a member of it."""
     row = _ROOM.row(conversation_id, user_id)
-    return _model(Conversation, ROOM_FIELDS, row) if row else None
+    return model(Conversation, ROOM_FIELDS, row) if row else None
 
 
 def room_version(conversation_id: int) -> tuple[int, datetime] | None:

@@ -24,6 +24,7 @@ from app.messages import Messages
 from app.messages.edits import CHANGED
 from app.metrics import Metrics
 from app.models import Session
+from app.models.outbox import NEW_MESSAGE
 from app.models.session import Lifetime
 from app.outages import DATABASE_DOWN
 from app.presence import Presence
@@ -79,7 +80,7 @@ class Kehai:
         self.groups = Groups(self.hub, renderer, settle, self.presence.statuses_for,
                              SHOWN_MEMBERS, self.messages.republish)
         # What was committed but not published (a crash, a broker outage) goes out from here.
-        self.relay = Relay({"new-message": self.messages.republish,
+        self.relay = Relay({NEW_MESSAGE: self.messages.republish,
                             CHANGED: self.messages.republish_change,
                             "message-read": self.receipts.republish, **self.groups.handlers},
                            config.outbox_relay_s, config.outbox_grace_s, settle)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.db import read_now, run_db
 from app.hot_reads import room_version
 from app.models import Conversation, Membership
 
@@ -39,11 +40,27 @@ def members_of(conversation: Conversation) -> frozenset[int]:
 
 def current_members(conversation_id: int) -> frozenset[int]:
     """Members as of now: reads the room's version (one primary-key lookup), then the cache."""
+    cached = _cached(conversation_id)
+    if cached is not None:
+        return cached
+    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
+    return members_of(conversation) if conversation is not None else frozenset()
+
+
+def _cached(conversation_id: int) -> frozenset[int] | None:
+    """The members if the cache holds the room's current version (none for a room that is
+    gone); None if they must be read."""
     version = room_version(conversation_id)
     if version is None:
         return frozenset()
     entry = _cache.get(conversation_id)
-    if entry is not None and entry[:2] == version:
-        return entry[2]
-    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
-    return members_of(conversation) if conversation is not None else frozenset()
+    return entry[2] if entry is not None and entry[:2] == version else None
+
+
+async def members_now(conversation_id: int) -> frozenset[int]:
+    """current_members from the event loop: the version check is a hot read (inline on
+    SQLite); only reading the members again, after they changed, goes to the pool."""
+    cached = await read_now(_cached, conversation_id)
+    if cached is not None:
+        return cached
+    return await run_db(current_members, conversation_id)

@@ -1,11 +1,13 @@
 """The message path's fast reads (app/hot_reads.py) see every change at once, whoever made it:
 rows changed straight in the database stand for another process or the command line."""
 
+import asyncio
 import inspect
 
 from app.db import run_db
 from app.members import current_members
-from app.models import Membership, Message, Outbox, Session, User
+from app.models import Conversation, Membership, Message, Outbox, Session, User
+from app.models.message import Draft
 from tests.test_messages import setup_chat
 
 
@@ -57,3 +59,60 @@ async def test_a_burst_of_messages_is_marked_published_after_the_replies_and_nev
     assert [e.kind for e in bobs.drain()] == ["new-message"] * 5
     unpublished = await run_db(lambda: Outbox.select().where(Outbox.published.is_null()).count())
     assert unpublished == 0
+
+
+async def test_a_retry_of_a_message_that_was_never_announced_gets_its_announcement(make_user):
+    # The first attempt was stored but its event never went out (the process died before
+    # publishing): the retry must announce it itself, not wait for the relay.
+    alice, _bob, cid = await setup_chat(make_user)
+    sender = await run_db(lambda: User.get(User.username == "alice"))
+    room = await run_db(lambda: Conversation.get_by_id(cid))
+    first, created, row = await run_db(Message.post, room, sender, "hello", "c-9")
+    assert created and row is not None
+    again, created, same_row = await run_db(Message.post, room, sender, "hello", "c-9")
+    assert (again.id, created, same_row) == (first.id, False, row)
+
+
+async def test_messages_sent_together_are_stored_together_and_each_reply_is_its_own(
+        app, make_user):
+    # Posts that arrive while one is being written are written together (one transaction,
+    # app/db.py Grouped); a double submit among them is still stored once.
+    alice, bob, cid = await setup_chat(make_user)
+    bobs = app.kehai.hub.open(2, "session-2", "en")
+    sizes: list[int] = []
+    grouped = app.kehai.messages._post
+    run_many = grouped.run_many
+    grouped.run_many = lambda drafts: sizes.append(len(drafts)) or run_many(drafts)
+    sends = [alice.post(f"/c/{cid}/messages", {"body": f"a{n}", "client_id": f"a-{n}"})
+             for n in range(6)]
+    sends += [bob.post(f"/c/{cid}/messages", {"body": f"b{n}"}) for n in range(6)]
+    sends.append(alice.post(f"/c/{cid}/messages", {"body": "a0", "client_id": "a-0"}))
+    replies = await asyncio.gather(*sends)
+    assert sorted(r.status_code for r in replies) == [200] + [201] * 12
+    bodies = [await r.get_data(as_text=True) for r in replies]
+    for n, body in enumerate(bodies[:6]):
+        assert f">a{n}<" in body
+    first_id = bodies[0].split('id="message-', 1)[1].split('"', 1)[0]
+    assert ">a0<" in bodies[-1] and f'id="message-{first_id}"' in bodies[-1]
+    stored = await run_db(lambda: sorted(m.body for m in Message.select()))
+    assert stored == sorted([f"a{n}" for n in range(6)] + [f"b{n}" for n in range(6)])
+    events = [e for e in bobs.drain() if e.kind == "new-message"]
+    assert len(events) == 12
+    assert max(sizes) > 1 and sum(sizes) == 13
+
+
+async def test_a_group_with_a_message_for_a_deleted_room_stores_the_others(make_user):
+    alice, _bob, cid = await setup_chat(make_user)
+
+    def group() -> list:
+        sender = User.get(User.username == "alice")
+        room = Conversation.get_by_id(cid)
+        gone = Conversation(id=cid + 1000, kind=room.kind)
+        return Message.post_many([Draft(room, sender, "kept", "k-1"),
+                                  Draft(gone, sender, "nowhere", "k-2"),
+                                  Draft(room, sender, "kept too", None)])
+
+    kept, failed, kept_too = await run_db(group)
+    assert isinstance(failed, Exception)
+    assert kept[1] and kept_too[1]
+    assert await run_db(lambda: sorted(m.body for m in Message.select())) == ["kept", "kept too"]

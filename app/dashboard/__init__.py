@@ -16,7 +16,7 @@ from app.dashboard.push import OperatorBroadcasts
 from app.dashboard.rows import Row, Stored, stored, titles, users_by_id
 from app.dashboard.sampler import Sampler
 from app.db import run_db
-from app.members import current_members
+from app.members import members_now
 from app.metrics import Metrics
 from app.models import User
 from app.ports import PresenceReader, TypingReader
@@ -71,7 +71,7 @@ class Dashboard:
         self._rows.add(reader_id)
 
     async def _unread_grew(self, conversation_id: int, author_id: int) -> None:
-        members = await run_db(current_members, conversation_id)
+        members = await members_now(conversation_id)
         if len(members) > ROW_CAP:
             self._refresh = True  # never a row per member of a big room
             self._rows.add(author_id)

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.db import run_db
 from app.groups import store
-from app.members import current_members
+from app.members import members_now
 from app.models import Conversation, Membership, Outbox, User
 from app.realtime import kinds
 from app.realtime.hub import Hub
@@ -62,7 +62,7 @@ class Groups:
         if found is None:
             return
         room, members = found
-        now_in = await run_db(current_members, room.id)
+        now_in = await members_now(room.id)
         html = await self.renderer.each_language(
             "groups/_room_event.html", conversation=room, members=members,
             presence=self.statuses(list(members[:self.shown_members])),

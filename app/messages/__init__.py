@@ -12,11 +12,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from app.db import run_db
+from app.db import Grouped, run_db
 from app.faults import crash_point
-from app.members import current_members
+from app.members import members_now
 from app.messages.edits import is_last
 from app.models import Conversation, Message, User
+from app.models.message import Draft
 from app.realtime import kinds
 from app.realtime.hub import Hub
 from app.relay import Settle, once_key
@@ -58,6 +59,7 @@ class Messages:
         self.before_announce = before_announce
         self.after_send = after_send
         self.settle = settle
+        self._post = Grouped(Message.post_many)
 
     async def send(self, conversation: Conversation, author: User, body: str,
                    client_id: str | None, composer: Composer = Composer()) -> Sent:
@@ -65,8 +67,7 @@ class Messages:
 
         A retry whose first attempt was stored but never announced (the process died, the
         broker was down) announces it now; the once key keeps it to one event."""
-        message, created, row = await run_db(Message.post, conversation, author, body,
-                                             client_id)
+        message, created, row = await self._post(Draft(conversation, author, body, client_id))
         crash_point("after-commit")
         await self.before_announce(conversation.id, author.id, composer.session_id,
                                    composer.typing_seq)
@@ -94,7 +95,7 @@ class Messages:
         """Render the message once per language and send the same bytes to every member."""
         # `conversation` was read before the message was stored: a member removed since then
         # must not get it, so look at the room's version again (one primary-key read).
-        members = await run_db(current_members, conversation.id)
+        members = await members_now(conversation.id)
         parts = rendered or await self._rendered(message, conversation)
         html = await self.renderer.each_language(
             "messages/_new_message_event.html",
@@ -106,7 +107,7 @@ class Messages:
                       once_key: str | None = None) -> None:
         """An edit or a delete: every member's copy of the message (and the list's preview,
         if it is the last one) is redrawn, in every tab, live or on replay."""
-        members = await run_db(current_members, conversation.id)
+        members = await members_now(conversation.id)
         last = await run_db(is_last, message)
         html = await self.renderer.each_language(
             "messages/_changed_event.html", m=message, conversation=conversation, last=last)

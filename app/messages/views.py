@@ -18,6 +18,7 @@ from app.models import Conversation
 from app.models.message import MAX_BODY
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
 from app.web.params import MAX_ID, bounded_int
+from app.web.render import plain
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MESSAGE = f"{CONVERSATION}/messages/<int(max={MAX_ID}):message_id>"
@@ -73,8 +74,7 @@ class MessageRoutes:
         sent = await self.messages.send(conversation, g.user, body, client_id, composer)
         if "HX-Request" not in request.headers:
             return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
-        page = await render_template("messages/_sent.html",
-                                     message_html=Markup(sent.html[current()]))
+        page = await plain("messages/_sent.html", message_html=Markup(sent.html[current()]))
         return page, 201 if sent.created else 200
 
     async def edit(self, conversation_id: int, message_id: int) -> WResponse | tuple[str, int]:

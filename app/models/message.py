@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError, TextField
 
+from app.compiled import Compiled
 from app.models.base import BaseModel, utcnow
 from app.models.conversation import Conversation
-from app.models.outbox import Outbox
+from app.models.outbox import NEW_MESSAGE, Outbox
 from app.models.user import User
 
 MAX_BODY = 4000
 PAGE = 50
+
+
+class Draft(NamedTuple):
+    """A message as its sender's request hands it to the database."""
+
+    conversation: Conversation
+    author: User
+    body: str
+    client_id: str | None
 
 
 class Message(BaseModel):
@@ -29,30 +42,65 @@ class Message(BaseModel):
 
     @classmethod
     def post(cls, conversation: Conversation, author: User, body: str, client_id: str | None
-             ) -> tuple[Message, bool, int | None]:
+             ) -> Posted:
         """Store a message once per (author, conversation, client_id), with the outbox row
         that announces it in the same transaction.
 
         Returns (message, created, the outbox row still to publish): a retry of a message
         whose announcement never went out (the process died in between) gets that row back.
         """
-        same = ((cls.author == author) & (cls.conversation == conversation)
-                & (cls.client_id == client_id))
-        # No lookup first: the unique index answers a retry (below), and a fresh message,
-        # nearly every call, saves a query.
+        result = cls.post_many([Draft(conversation, author, body, client_id)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    @classmethod
+    def post_many(cls, drafts: list[Draft]) -> list[Posted | Exception]:
+        """`post` for several messages in one transaction (a group commit: bench/rooms.py),
+        each in its own savepoint, so that one that fails (a retry's duplicate client_id, a
+        room deleted meanwhile) undoes only itself and gets its own error back. Whatever
+        fails the transaction itself (the database is down) is raised for all of them."""
+        db = cls._meta.database
+        if len(drafts) == 1:  # a transaction of its own, no savepoint needed
+            return [cls._one(db.atomic, drafts[0])]
+        with db.atomic():
+            return [cls._one(db.atomic, draft) for draft in drafts]  # savepoints
+
+    @classmethod
+    def _one(cls, atomic: Callable[[], Any], draft: Draft) -> Posted | Exception:
         try:
-            with cls._meta.database.atomic():
-                message = cls.create(
-                    conversation=conversation, author=author, body=body, client_id=client_id
-                )
-                conversation.touch(message.id, message.created)
-                row = Outbox.record("new-message", message=message.id)
-        except IntegrityError:
-            # A retry or a double submit of the same client_id: the first one won.
-            existing = cls.get(same)
-            return existing, False, Outbox.pending_for_message(existing.id)
-        message.author = author
+            with atomic():
+                return cls._store(draft)
+        except IntegrityError as error:
+            # A retry or a double submit of the same client_id: the first one won. Asked
+            # once the failed insert is rolled back (PostgreSQL refuses any query before).
+            return cls._again(draft, error)
+
+    @classmethod
+    def _store(cls, draft: Draft) -> Posted:
+        conversation, author = draft.conversation, draft.author
+        created = utcnow()
+        stamp = cls.created.db_value(created)
+        message_id = _INSERT.insert(conversation.id, author.id, draft.body, stamp,
+                                    draft.client_id)
+        _TOUCH.run(stamp, message_id, conversation.id, message_id)
+        row = _ANNOUNCE.insert(NEW_MESSAGE, Outbox.encode(message=message_id), stamp)
+        message = cls(__no_default__=1, id=message_id, conversation=conversation,
+                      author=author, body=draft.body, created=created,
+                      client_id=draft.client_id)
+        message._dirty.clear()
         return message, True, row
+
+    @classmethod
+    def _again(cls, draft: Draft, error: IntegrityError) -> Posted | Exception:
+        """The message a retry repeats (created False), or the error if there is none (not
+        a duplicate: the room or the author is gone)."""
+        existing = cls.get_or_none((cls.author == draft.author)
+                                   & (cls.conversation == draft.conversation)
+                                   & (cls.client_id == draft.client_id))
+        if existing is None or draft.client_id is None:
+            return error
+        return existing, False, Outbox.pending_for_message(existing.id)
 
     @classmethod
     def page(cls, conversation_id: int, before: int | None = None, limit: int = PAGE
@@ -80,3 +128,15 @@ class Message(BaseModel):
     @classmethod
     def in_conversation(cls, message_id: int, conversation_id: int) -> Message | None:
         return cls.get_or_none((cls.id == message_id) & (cls.conversation == conversation_id))
+
+
+# (message, created, the outbox row still to publish)
+Posted = tuple[Message, bool, int | None]
+
+# A message's three writes, compiled once (app/compiled.py); the placeholders' order is the
+# order of the parameters `_store` passes.
+_INSERT = Compiled(lambda: Message.insert(conversation=0, author=0, body="", created=None,
+                                          client_id=None))
+_TOUCH = Compiled(lambda: Conversation.update(last_activity=None, last_message_id=0).where(
+    (Conversation.id == 0) & (Conversation.last_message_id < 0)))
+_ANNOUNCE = Compiled(lambda: Outbox.insert(kind="", data="", created=None))

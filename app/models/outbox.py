@@ -11,6 +11,8 @@ from peewee import CharField, DateTimeField, TextField
 
 from app.models.base import BaseModel, utcnow
 
+NEW_MESSAGE = "new-message"  # the row that announces a stored message
+
 
 class Outbox(BaseModel):
     kind = CharField(max_length=32)
@@ -26,10 +28,15 @@ class Outbox(BaseModel):
     def payload(self) -> dict[str, Any]:
         return json.loads(self.data)  # type: ignore[no-any-return]
 
+    @staticmethod
+    def encode(**data: Any) -> str:
+        """A row's payload as stored: the one encoding rows are written and found by."""
+        return json.dumps(data, separators=(",", ":"))
+
     @classmethod
     def record(cls, kind: str, **data: Any) -> int:
         """Call inside the transaction that stores what `data` refers to."""
-        return cls.insert(kind=kind, data=json.dumps(data, separators=(",", ":"))).execute()
+        return cls.insert(kind=kind, data=cls.encode(**data)).execute()
 
     @classmethod
     def claim(cls, older_than_s: float, lease_s: float, limit: int = 100) -> list[Outbox]:
@@ -63,8 +70,8 @@ class Outbox(BaseModel):
     @classmethod
     def pending_for_message(cls, message_id: int) -> int | None:
         """The unpublished outbox row announcing this message, if any (a retried send)."""
-        row = (cls.select(cls.id).where(cls.published.is_null() & (cls.kind == "new-message")
-                                        & (cls.data == json.dumps({"message": message_id})))
+        row = (cls.select(cls.id).where(cls.published.is_null() & (cls.kind == NEW_MESSAGE)
+                                        & (cls.data == cls.encode(message=message_id)))
                .first())
         return row.id if row else None
 

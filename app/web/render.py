@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Quart
+from quart import Quart, current_app
 
 from app.i18n import LANGUAGES, use_locale
 
@@ -40,3 +40,10 @@ class Renderer:
                     values = {**context, **localized[lang]} if localized else context
                     out[lang] = (await compiled.render_async(values)).strip()
         return out
+
+
+async def plain(template: str, **context: Any) -> str:
+    """A request's fragment that needs nothing from the request's context (no viewer, no
+    token, no URL): Jinja renders it directly, without Quart's context processors and
+    signals (the sender's reply to every message: bench/rooms.py)."""
+    return await current_app.jinja_env.get_template(template).render_async(context)
