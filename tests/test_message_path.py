@@ -5,9 +5,11 @@ import asyncio
 import inspect
 
 from app.db import run_db
+from app.i18n import LANGUAGES
 from app.members import current_members
 from app.models import Conversation, Membership, Message, Outbox, Session, User
 from app.models.message import Draft
+from app.realtime.languages import SeenLanguages
 from tests.test_messages import setup_chat
 
 
@@ -116,3 +118,33 @@ async def test_a_group_with_a_message_for_a_deleted_room_stores_the_others(make_
     assert isinstance(failed, Exception)
     assert kept[1] and kept_too[1]
     assert await run_db(lambda: sorted(m.body for m in Message.select())) == ["kept", "kept too"]
+
+
+async def test_a_message_is_rendered_in_the_languages_its_readers_use(app, make_user):
+    # Rendering is one of a message's largest costs: a room that reads only English gets
+    # no Japanese rendering; a reader in Japanese gets Japanese.
+    alice, _bob, cid = await setup_chat(make_user)
+    bob_id = await run_db(lambda: User.get(User.username == "bob").id)
+    alice_id = await run_db(lambda: User.get(User.username == "alice").id)
+    app.kehai.hub.open(alice_id, "session-a", "en")
+    bobs = app.kehai.hub.open(bob_id, "session-b", "en")
+    assert (await alice.post(f"/c/{cid}/messages", {"body": "hello"})).status_code == 201
+    [event] = [e for e in bobs.drain() if e.kind == "new-message"]
+    assert set(event.html) == {"en"}
+
+    bob_ja = app.kehai.hub.open(bob_id, "session-b2", "ja")
+    assert (await alice.post(f"/c/{cid}/messages", {"body": "こんにちは"})).status_code == 201
+    [event] = [e for e in bob_ja.drain() if e.kind == "new-message"]
+    assert set(event.html) == {"en", "ja"}
+    assert "編集" in event.frame_for("ja").decode() and "Edit" in event.frame_for("en").decode()
+
+
+def test_a_reader_never_seen_or_a_shared_broker_means_every_language():
+    seen = SeenLanguages(complete=True)
+    seen.saw(1, "en")
+    assert seen.needed([1]) == ("en",)
+    assert seen.needed([1], also="ja") == LANGUAGES
+    assert seen.needed([1, 2]) == LANGUAGES  # 2 has no stream here: it may open in any
+    shared = SeenLanguages(complete=False)  # Redis: other processes hold other streams
+    shared.saw(1, "en")
+    assert shared.needed([1]) == LANGUAGES

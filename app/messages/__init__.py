@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from app.db import Grouped, run_db
 from app.faults import crash_point
+from app.i18n import current
 from app.members import members_now
 from app.messages.edits import is_last
 from app.models import Conversation, Message, User
@@ -71,17 +72,24 @@ class Messages:
         crash_point("after-commit")
         await self.before_announce(conversation.id, author.id, composer.session_id,
                                    composer.typing_seq)
-        html = await self._rendered(message, conversation)
+        # Read after the store: a member removed before it must not get the message.
+        members = await members_now(conversation.id) if row is not None else frozenset()
+        html = await self._rendered(message, conversation,
+                                    self.hub.languages.needed(members, also=current()))
         if row is not None:
-            await self.settle(row, self.created(message, conversation, once_key(row), html))
+            await self.settle(row, self.created(message, conversation, once_key(row), html,
+                                                members))
         self.after_send(conversation.id, author.id, created)
         return Sent(message, created, html)
 
-    async def _rendered(self, message: Message, conversation: Conversation) -> dict[str, str]:
-        """The message as every member's list shows it, once per language: the event and
-        the sender's own reply are made of it (static/app.js marks one's own)."""
-        return await self.renderer.each_language("messages/_message.html", m=message,
-                                                 conversation=conversation, reads=None)
+    async def _rendered(self, message: Message, conversation: Conversation,
+                        languages: tuple[str, ...]) -> dict[str, str]:
+        """The message as every member's list shows it, once per language its readers use:
+        the event and the sender's own reply are made of it (static/app.js marks one's
+        own)."""
+        return await self.renderer.each_language("messages/_message.html", None, languages,
+                                                 m=message, conversation=conversation,
+                                                 reads=None)
 
     async def republish(self, payload: dict[str, Any], key: str) -> None:
         """The relay's handler for a "new-message" outbox row."""
@@ -90,13 +98,15 @@ class Messages:
             await self.created(*found, once_key=key)
 
     async def created(self, message: Message, conversation: Conversation,
-                      once_key: str | None = None, rendered: dict[str, str] | None = None
-                      ) -> None:
+                      once_key: str | None = None, rendered: dict[str, str] | None = None,
+                      members: frozenset[int] | None = None) -> None:
         """Render the message once per language and send the same bytes to every member."""
-        # `conversation` was read before the message was stored: a member removed since then
-        # must not get it, so look at the room's version again (one primary-key read).
-        members = await members_now(conversation.id)
-        parts = rendered or await self._rendered(message, conversation)
+        if members is None:
+            # `conversation` was read before the message was stored: a member removed since
+            # then must not get it, so look at the room's version again (a primary-key read).
+            members = await members_now(conversation.id)
+        parts = rendered or await self._rendered(message, conversation,
+                                                 self.hub.languages.needed(members))
         html = await self.renderer.each_language(
             "messages/_new_message_event.html",
             {lang: {"message_html": Markup(part)} for lang, part in parts.items()},

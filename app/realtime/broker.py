@@ -26,6 +26,7 @@ OnControl = Callable[[Control], None]
 
 class Broker(Protocol):
     epoch: str
+    single_process: bool  # every stream is on this process (so the hub sees them all)
 
     async def start(self, deliver: Deliver, control: OnControl) -> None:
         """Begin delivering every published event (from any process) to `deliver`, and every

@@ -13,6 +13,7 @@ from app.realtime.broker import Broker, Replay
 from app.realtime.connection import Connection
 from app.realtime.control import CloseSessions, Control, ResyncAll
 from app.realtime.events import Event, EventId
+from app.realtime.languages import SeenLanguages
 from app.realtime.ticker import tick_forever
 
 
@@ -56,6 +57,8 @@ class Hub:
         self.by_user: dict[int, dict[int, Connection]] = {}
         self.by_session: dict[str, dict[int, Connection]] = {}
         self.listener: StreamListener = _Nobody()
+        # Which languages to render an event in (app/realtime/languages.py).
+        self.languages = SeenLanguages(complete=getattr(broker, "single_process", False))
         self.stopping = False
         self._ticker: asyncio.Task[None] | None = None
         metrics.gauge("kehai_open_streams", self.open_streams)
@@ -71,6 +74,7 @@ class Hub:
         if len(mine) >= self.config.max_streams_per_user:
             raise TooManyStreams
         conn = Connection(user_id, session_id, lang, self.config.queue_size, tab)
+        self.languages.saw(user_id, conn.lang)
         conn.deadline = time.monotonic() + self.config.stream_lifetime_s
         mine[conn.id] = conn
         self.by_session.setdefault(session_id, {})[conn.id] = conn

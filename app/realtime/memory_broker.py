@@ -12,6 +12,7 @@ ONCE_KEYS = 100_000  # far more than the outbox can hold unpublished
 
 
 class MemoryBroker:
+    single_process = True
     def __init__(self, config: Config) -> None:
         self.epoch = new_epoch()
         self.seq = 0

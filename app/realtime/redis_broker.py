@@ -86,6 +86,7 @@ def connect(url: str) -> Any:
 
 
 class RedisBroker:
+    single_process = False
     def __init__(self, config: Config, redis: Any) -> None:
         self.config = config
         p = config.redis_prefix

@@ -7,8 +7,8 @@ from typing import Any
 from quart import Quart, g, has_request_context, request
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from app.i18n import current, negotiate, set_locale
 from app.i18n import gettext as _
-from app.i18n import negotiate, set_locale
 from app.kehai import kehai
 from app.outages import DATABASE_DOWN
 from app.views.errors import render_error
@@ -26,7 +26,9 @@ async def _before() -> None:
     await load_user()
     if g.user is not None and request.method == "GET" and "HX-Request" not in request.headers:
         # Taken before the page's queries: the stream resumes from here, so nothing that
-        # happens while the page renders falls between the page and the stream.
+        # happens while the page renders falls between the page and the stream; and in
+        # this page's language, which its stream will ask for.
+        kehai().hub.languages.saw(g.user.id, current())
         try:
             g.stream_since = str(await kehai().hub.head())
         except Exception:  # broker away: the stream will start with a resync instead

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from quart import Quart, current_app
@@ -22,10 +23,12 @@ class Renderer:
         self.app = app
 
     async def each_language(self, template: str, localized: Localized | None = None,
-                            **context: Any) -> dict[str, str]:
+                            languages: Iterable[str] = LANGUAGES, **context: Any
+                            ) -> dict[str, str]:
         """{language: HTML}. Shared by every recipient: nothing in it may depend on who
         triggered the render, so the viewer and the token are blanked. `localized` adds
-        one language's own values (a part already rendered in that language).
+        one language's own values (a part already rendered in that language), and its
+        languages are the ones rendered; else `languages` (Hub.languages says which).
 
         The context processors run once for all languages, and the template is rendered
         by Jinja directly: Quart's render_template ran them, and its two signals, per
@@ -35,7 +38,7 @@ class Renderer:
         async with self.app.app_context():
             await self.app.update_template_context(context)
             compiled = self.app.jinja_env.get_template(template)
-            for lang in LANGUAGES:
+            for lang in localized or languages:
                 with use_locale(lang):
                     values = {**context, **localized[lang]} if localized else context
                     out[lang] = (await compiled.render_async(values)).strip()

@@ -116,6 +116,7 @@
     gone = true;
     if (tell) channel.postMessage({ t: "signed-out" });
     current?.abort();
+    document.dispatchEvent(new Event("kehai:signed-out"));  // nothing more to report
     location.replace("/login");
   }
 

@@ -9,8 +9,13 @@
   let state = document.visibilityState === "visible" ? "active" : "away", idleTimer = 0;
   // `n` orders one tab's reports: the "gone" of a page being reloaded may reach the server
   // after the "active" of the page that replaced it, and must then be ignored.
+  // Signed out (here, or in another tab: the session is gone): a report now would only be
+  // refused, and the page is about to become the sign-in page.
+  let ended = false;
+  document.addEventListener("kehai:signed-out", () => { ended = true; });
+  document.addEventListener("submit", (e) => { if (e.target.matches("form.logout")) ended = true; });
   const send = (next, force = false) => {
-    if (next === state && !force) return;
+    if (ended || (next === state && !force)) return;
     state = next;
     K.post("/presence", { state: next, tab: K.tab, n: String(K.tick()) }, { keepalive: true }).catch(() => {});
   };
