@@ -103,6 +103,7 @@ class Config:
     outbox_grace_s: float = 2.0  # a row younger than this is its own request's to publish
     lean_sse: bool = True  # serve /sse outside Quart's request machinery (measured faster)
     native_sse: bool = True  # and outside Hypercorn's per-write path too (plain HTTP only)
+    lean_post: bool = True  # the composer's message POST outside Quart (app/messages/lean.py)
 
     # sessions end on the server too: after this long unused, and this long after sign-in
     session_idle_s: float = 14 * 86400.0

@@ -133,3 +133,15 @@ class OutageLog:
         if self.down:
             self.down = False
             self.log.warning("%s available again", self.what)
+
+
+ACCESS = logging.getLogger("kehai.access")
+
+
+def access_line(method: str, path: str, status: int, duration_ms: float,
+                user_id: int | None) -> None:
+    """One request's access line, whichever handler answered it (Quart, or a lean one)."""
+    ACCESS.info("%s %s %s %.1f ms user=%s", method, path, status, duration_ms,
+                user_id if user_id is not None else "-",
+                extra={"method": method, "path": path, "status": status,
+                       "duration_ms": duration_ms, "user_id": user_id})

@@ -82,6 +82,11 @@ class Messages:
         self.after_send(conversation.id, author.id, created)
         return Sent(message, created, html)
 
+    async def reply(self, sent: Sent) -> str:
+        """The sender's own answer, in the request's language: the message in its list."""
+        return await self.renderer.plain("messages/_sent.html",
+                                         message_html=Markup(sent.html[current()]))
+
     async def _rendered(self, message: Message, conversation: Conversation,
                         languages: tuple[str, ...]) -> dict[str, str]:
         """The message as every member's list shows it, once per language its readers use:

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import re
 
-from markupsafe import Markup
 from quart import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WResponse
 
 from app.db import run_db
-from app.i18n import current
 from app.i18n import gettext as _
 from app.limits import Limits, Rule
 from app.messages import Composer, Messages, edits
@@ -18,20 +16,27 @@ from app.models import Conversation
 from app.models.message import MAX_BODY
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
 from app.web.params import MAX_ID, bounded_int
-from app.web.render import plain
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MESSAGE = f"{CONVERSATION}/messages/<int(max={MAX_ID}):message_id>"
 
 
-def _validated(body: str, client_id: str | None = None) -> None:
+def problem(body: str, client_id: str | None = None) -> str | None:
+    """Why a message (or an edit) cannot be stored, for the page to show; None if it can."""
     if not body:
-        abort(422, _("Write something before sending."))
+        return _("Write something before sending.")
     if len(body) > MAX_BODY:
-        abort(422, _("A message can be at most 4,000 characters (this one has %(n)s).",
-                     n=f"{len(body):,}"))
+        return _("A message can be at most 4,000 characters (this one has %(n)s).",
+                 n=f"{len(body):,}")
     if client_id is not None and not CLIENT_ID.match(client_id):
-        abort(422, _("That message could not be sent. Reload the page and try again."))
+        return _("That message could not be sent. Reload the page and try again.")
+    return None
+
+
+def _validated(body: str, client_id: str | None = None) -> None:
+    refused = problem(body, client_id)
+    if refused is not None:
+        abort(422, refused)
 
 
 def _refuse(refused: edits.Refused) -> None:
@@ -74,7 +79,7 @@ class MessageRoutes:
         sent = await self.messages.send(conversation, g.user, body, client_id, composer)
         if "HX-Request" not in request.headers:
             return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
-        page = await plain("messages/_sent.html", message_html=Markup(sent.html[current()]))
+        page = await self.messages.reply(sent)
         return page, 201 if sent.created else 200
 
     async def edit(self, conversation_id: int, message_id: int) -> WResponse | tuple[str, int]:

@@ -3,13 +3,12 @@ Streams on /sse are logged by the stream itself (open and close, app/realtime/st
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
 from quart import Quart, g, request
 
-log = logging.getLogger("kehai.access")
+from app.logs import access_line
 
 
 async def _start() -> None:
@@ -21,11 +20,7 @@ async def _done(response: Any) -> Any:
     duration_ms = round((time.perf_counter() - began) * 1000, 1) if began else 0.0
     user = g.get("user")
     user_id = user.id if user is not None else None
-    log.info("%s %s %s %.1f ms user=%s", request.method, request.path, response.status_code,
-             duration_ms, user_id if user_id is not None else "-",
-             extra={"method": request.method, "path": request.path,
-                    "status": response.status_code, "duration_ms": duration_ms,
-                    "user_id": user_id})
+    access_line(request.method, request.path, response.status_code, duration_ms, user_id)
     return response
 
 

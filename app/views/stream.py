@@ -8,11 +8,9 @@ any deployment that mounts the Quart app alone. Both go through `admission`.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 from urllib.parse import parse_qs
 
 from quart import Blueprint, Quart, Response, g, request, session
-from werkzeug.sansio.http import parse_cookie
 
 from app.db import read_now
 from app.hot_reads import live_user_ids
@@ -23,6 +21,7 @@ from app.limits import retry_after
 from app.models.session import Lifetime
 from app.outages import DATABASE_DOWN
 from app.realtime.streaming import STREAM_HEADERS, Admission, Refusal, events
+from app.web.cookie_session import CookieSession
 
 bp = Blueprint("stream", __name__)
 UNAVAILABLE = "Live updates are briefly unavailable."
@@ -124,33 +123,15 @@ class StreamDoor:
 
     def __init__(self, app: Quart, container: Kehai) -> None:
         self.kehai = container
-        self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-        self.cookie_name = app.config["SESSION_COOKIE_NAME"]
-        self.max_age = int(app.permanent_session_lifetime.total_seconds())
+        self.cookies = CookieSession(app)
         self.lifetime = Lifetime(container.config.session_idle_s, container.config.session_max_s)
         self.sessions = SessionLookups(self.lifetime)
-
-    def _session_id(self, headers: dict[bytes, bytes]) -> str | None:
-        # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
-        # of a name wins and a malformed part is skipped. Any other parser (http.cookies
-        # takes the last, and gives up at the first bad part) lets a page and its stream
-        # belong to different sessions.
-        jar = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
-        value = jar.get(self.cookie_name)
-        if value is None or self.serializer is None:
-            return None
-        try:
-            data: Any = self.serializer.loads(value, max_age=self.max_age)
-        except Exception:  # a bad or expired signature is simply "not signed in"
-            return None
-        sid = data.get("sid") if isinstance(data, dict) else None
-        return sid if isinstance(sid, str) else None
 
     async def __call__(self, headers: dict[bytes, bytes], query_string: bytes
                        ) -> Admission | Refusal:
         query = parse_qs(query_string.decode("latin-1"))
         lang = negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
-        sid = self._session_id(headers)
+        sid = self.cookies.session_id(headers)
         try:
             user_id = await self.sessions.user_id(sid) if sid else None
         except DATABASE_DOWN as error:

@@ -26,20 +26,25 @@ def rotate_csrf() -> None:
     session["csrf"] = secrets.token_urlsafe(32)
 
 
-def _same_origin(origin: str) -> bool:
+def _same_origin(origin: str, host: str) -> bool:
     parsed = urlparse(origin)
-    host = request.headers.get("Host", "")
     return parsed.scheme in ("http", "https") and parsed.netloc == host
+
+
+def cross_site(origin: str | None, host: str, fetch_site: str | None) -> bool:
+    """Whether a state-changing request came from another site (its Origin, Host and
+    Sec-Fetch-Site headers)."""
+    if origin is not None and origin != "null" and not _same_origin(origin, host):
+        return True
+    return origin == "null" or fetch_site == "cross-site"
 
 
 def check_post() -> None:
     """Refuse a state-changing request from another site or without the page's token."""
     if request.method in SAFE_METHODS:
         return
-    origin = request.headers.get("Origin")
-    if origin is not None and origin != "null" and not _same_origin(origin):
-        abort(403, _("This request came from another site and was refused."))
-    if origin == "null" or request.headers.get("Sec-Fetch-Site") == "cross-site":
+    headers = request.headers
+    if cross_site(headers.get("Origin"), headers.get("Host", ""), headers.get("Sec-Fetch-Site")):
         abort(403, _("This request came from another site and was refused."))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from quart import Quart, current_app
+from quart import Quart
 
 from app.i18n import LANGUAGES, use_locale
 
@@ -44,9 +44,8 @@ class Renderer:
                     out[lang] = (await compiled.render_async(values)).strip()
         return out
 
-
-async def plain(template: str, **context: Any) -> str:
-    """A request's fragment that needs nothing from the request's context (no viewer, no
-    token, no URL): Jinja renders it directly, without Quart's context processors and
-    signals (the sender's reply to every message: bench/rooms.py)."""
-    return await current_app.jinja_env.get_template(template).render_async(context)
+    async def plain(self, template: str, **context: Any) -> str:
+        """A fragment that needs nothing from a request's context (no viewer, no token, no
+        URL): Jinja renders it directly, without Quart's context processors and signals, so
+        it can be rendered outside Quart too (the sender's reply: app/messages/lean.py)."""
+        return await self.app.jinja_env.get_template(template).render_async(context)

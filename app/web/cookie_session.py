@@ -1,0 +1,38 @@
+"""The signed session cookie, read outside Quart (the lean /sse and message handlers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Quart
+from werkzeug.sansio.http import parse_cookie
+
+
+class CookieSession:
+    """Quart's own serializer and cookie name: what the pages see, these handlers see."""
+
+    def __init__(self, app: Quart) -> None:
+        self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        self.cookie_name = app.config["SESSION_COOKIE_NAME"]
+        self.max_age = int(app.permanent_session_lifetime.total_seconds())
+
+    def read(self, headers: dict[bytes, bytes]) -> dict[str, Any] | None:
+        """The session's data, or None (no cookie, a bad or expired signature)."""
+        # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
+        # of a name wins and a malformed part is skipped. Any other parser (http.cookies
+        # takes the last, and gives up at the first bad part) lets a page and its stream
+        # belong to different sessions.
+        jar = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+        value = jar.get(self.cookie_name)
+        if value is None or self.serializer is None:
+            return None
+        try:
+            data: Any = self.serializer.loads(value, max_age=self.max_age)
+        except Exception:  # a bad or expired signature is simply "not signed in"
+            return None
+        return data if isinstance(data, dict) else None
+
+    def session_id(self, headers: dict[bytes, bytes]) -> str | None:
+        data = self.read(headers)
+        sid = data.get("sid") if data is not None else None
+        return sid if isinstance(sid, str) else None
