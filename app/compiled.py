@@ -25,13 +25,20 @@ class Compiled:
         self.key: tuple[int, str] | None = None
         self.sql = ""
 
-    def _run(self, params: tuple[Any, ...]) -> Any:
+    def _compiled(self) -> str:
         db = database.obj
         key = (id(db), type(db).__name__)
         if key != self.key:  # tests open a fresh database per app
             self.sql, _ = self.build().sql()
             self.key = key
-        return database.execute_sql(self.sql, params)
+        return self.sql
+
+    def _run(self, params: tuple[Any, ...]) -> Any:
+        return database.execute_sql(self._compiled(), params)
+
+    def run_many(self, rows: list[tuple[Any, ...]]) -> None:
+        """The statement once per row, in one call to the driver (executemany)."""
+        database.cursor().executemany(self._compiled(), rows)
 
     def row(self, *params: Any) -> tuple[Any, ...] | None:
         return self._run(params).fetchone()  # type: ignore[no-any-return]

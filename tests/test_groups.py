@@ -30,6 +30,7 @@ async def test_a_member_renames_the_group_and_every_member_is_told(app, make_use
     alice, _bob = await make_user("alice"), await make_user("bob")
     cid = await group(alice, "Tea", "bob")
     bobs = stream_of(app, 2)
+    app.kehai.hub.open(2, "bob-in-japanese", "ja")  # so the line is rendered in Japanese too
     r = await alice.post(f"/c/{cid}/title", {"title": "  Tea   and cake "}, htmx=False)
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/c/{cid}/settings?saved=1")
     assert (await run_db(Conversation.get_by_id, cid)).title == "Tea and cake"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from peewee import BooleanField, DateTimeField, ForeignKeyField
+from peewee import EXCLUDED, BooleanField, DateTimeField, ForeignKeyField, fn
 
+from app.compiled import Compiled
 from app.models.base import BaseModel
 from app.models.user import User
 
@@ -16,16 +17,11 @@ class UserStatus(BaseModel):
     last_seen = DateTimeField(null=True)
 
     @classmethod
-    def record(cls, user_id: int, online: bool, seen: datetime | None) -> None:
-        """Upsert one user's row."""
-        values = {"is_online": online}
-        if seen is not None:
-            values["last_seen"] = seen
-        (
-            cls.insert(user=user_id, is_online=online, last_seen=seen)
-            .on_conflict(conflict_target=[cls.user], update=values)
-            .execute()
-        )
+    def record(cls, rows: list[tuple[int, bool, datetime | None]]) -> None:
+        """Upsert each (user id, online, last seen) row; a last seen of None keeps the one
+        stored. One compiled statement for all: a reconnect storm writes thousands."""
+        _RECORD.run_many([(user_id, online, cls.last_seen.db_value(seen))
+                          for user_id, online, seen in rows])
 
     @classmethod
     def clear_all(cls) -> int:
@@ -39,3 +35,9 @@ class UserStatus(BaseModel):
             return {}
         rows = cls.select(cls.user, cls.last_seen).where(cls.user.in_(user_ids)).tuples()
         return dict(rows)
+
+
+_RECORD = Compiled(lambda: UserStatus.insert(user=0, is_online=False, last_seen=None).on_conflict(
+    conflict_target=[UserStatus.user],
+    update={UserStatus.is_online: EXCLUDED.is_online,
+            UserStatus.last_seen: fn.COALESCE(EXCLUDED.last_seen, UserStatus.last_seen)}))

@@ -53,5 +53,4 @@ class LastSeenWriter:
 
 def _store(rows: list[tuple[int, bool, datetime | None]]) -> None:
     with UserStatus._meta.database.atomic():
-        for user_id, online, seen in rows:
-            UserStatus.record(user_id, online, seen)
+        UserStatus.record(rows)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from quart import Quart
 from werkzeug.sansio.http import parse_cookie
+
+MAX_VERIFIED = 50_000  # past this, start over: a miss costs one signature check
 
 
 class CookieSession:
@@ -15,9 +18,14 @@ class CookieSession:
         self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
         self.max_age = int(app.permanent_session_lifetime.total_seconds())
+        # cookie value -> (its data, when it was signed). Checking a signature (an HMAC, then
+        # base64 and JSON) was a few per cent of a reconnect storm, where each cookie comes
+        # back; a value that verified once verifies again, so only its age is checked again.
+        self._verified: dict[str, tuple[dict[str, Any], float]] = {}
 
     def read(self, headers: dict[bytes, bytes]) -> dict[str, Any] | None:
-        """The session's data, or None (no cookie, a bad or expired signature)."""
+        """The session's data (shared: read it, never change it), or None (no cookie, a bad
+        or expired signature)."""
         # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
         # of a name wins and a malformed part is skipped. Any other parser (http.cookies
         # takes the last, and gives up at the first bad part) lets a page and its stream
@@ -26,11 +34,20 @@ class CookieSession:
         value = jar.get(self.cookie_name)
         if value is None or self.serializer is None:
             return None
+        known = self._verified.get(value)
+        if known is not None and time.time() - known[1] <= self.max_age:
+            return known[0]
         try:
-            data: Any = self.serializer.loads(value, max_age=self.max_age)
+            data, signed = self.serializer.loads(value, max_age=self.max_age,
+                                                 return_timestamp=True)
         except Exception:  # a bad or expired signature is simply "not signed in"
             return None
-        return data if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        if len(self._verified) >= MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[value] = (data, signed.timestamp())
+        return data
 
     def session_id(self, headers: dict[bytes, bytes]) -> str | None:
         data = self.read(headers)

@@ -331,3 +331,23 @@ async def test_login_never_redirects_to_another_site(app, make_user, target):
                                           "next": target, "csrf_token": csrf_of(page)})
     assert r.status_code == 303
     assert browser_destination(r.headers["Location"]) == "kehai.test", r.headers["Location"]
+
+
+async def test_a_cookie_read_outside_quart_expires_at_its_age_even_when_read_before(
+        app, make_user, monkeypatch):
+    # The lean handlers remember cookies whose signature they checked; the remembered ones
+    # must still stop working once they are older than the session's lifetime.
+    import time
+
+    from app.web.cookie_session import CookieSession
+
+    alice = await make_user("alice")
+    cookies = CookieSession(app)
+    headers = {b"cookie": f"{COOKIE}={_cookie_value(alice.client)}".encode()}
+    first = cookies.read(headers)
+    assert first is not None and first == cookies.read(headers)
+    tampered = {b"cookie": headers[b"cookie"][:-2] + b"xx"}
+    assert cookies.read(tampered) is None
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 5
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert cookies.read(headers) is None
