@@ -123,9 +123,8 @@ class LeanPost:
         token = headers.get(b"x-csrf-token")
         if session is None or token is None:
             return None
-        sid, expected = session.get("sid"), session.get("csrf")
-        if (not isinstance(sid, str) or not isinstance(expected, str) or not expected
-                or not hmac.compare_digest(token, expected.encode())):
+        sid, expected, _signed = session
+        if not sid or not expected or not hmac.compare_digest(token, expected.encode()):
             return None
         form = _form(body)
         if form is None:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from app.i18n import LANGUAGES
 
 MAX_USERS = 100_000  # past this, forget everyone (every language again) rather than track age
+_SHARED: dict[frozenset[str], frozenset[str]] = {}
 
 
 class SeenLanguages:
@@ -29,7 +30,9 @@ class SeenLanguages:
         if known is None or lang not in known:
             if len(self._of) >= MAX_USERS:
                 self._of.clear()
-            self._of[user_id] = (known or frozenset()) | {lang}
+            combined = (known or frozenset()) | {lang}
+            # one shared set per combination: a set per user cost 200 bytes a stream
+            self._of[user_id] = _SHARED.setdefault(combined, combined)
 
     def needed(self, recipients: Iterable[int], also: str | None = None) -> tuple[str, ...]:
         """The languages to render for these recipients (and `also`: the sender's reply)."""

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import NamedTuple
 
 from quart import Quart
 from werkzeug.sansio.http import parse_cookie
+
+
+class Signed(NamedTuple):
+    """What the lean handlers use of a session cookie."""
+
+    sid: str | None
+    csrf: str | None
+    at: float  # when it was signed
+
 
 MAX_VERIFIED = 50_000  # past this, start over: a miss costs one signature check
 
@@ -18,14 +27,14 @@ class CookieSession:
         self.serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
         self.cookie_name = app.config["SESSION_COOKIE_NAME"]
         self.max_age = int(app.permanent_session_lifetime.total_seconds())
-        # cookie value -> (its data, when it was signed). Checking a signature (an HMAC, then
-        # base64 and JSON) was a few per cent of a reconnect storm, where each cookie comes
-        # back; a value that verified once verifies again, so only its age is checked again.
-        self._verified: dict[str, tuple[dict[str, Any], float]] = {}
+        # cookie value -> what it holds. Checking a signature (an HMAC,
+        # then base64 and JSON) was a few per cent of a reconnect storm, where each cookie
+        # comes back; a value that verified once verifies again, so only its age is checked.
+        self._verified: dict[str, Signed] = {}
 
-    def read(self, headers: dict[bytes, bytes]) -> dict[str, Any] | None:
-        """The session's data (shared: read it, never change it), or None (no cookie, a bad
-        or expired signature)."""
+    def read(self, headers: dict[bytes, bytes]) -> Signed | None:
+        """The session's id and CSRF token, or None (no cookie, a bad or expired
+        signature)."""
         # Werkzeug's parser, as Quart's request.cookies uses for the pages: the first cookie
         # of a name wins and a malformed part is skipped. Any other parser (http.cookies
         # takes the last, and gives up at the first bad part) lets a page and its stream
@@ -35,8 +44,8 @@ class CookieSession:
         if value is None or self.serializer is None:
             return None
         known = self._verified.get(value)
-        if known is not None and time.time() - known[1] <= self.max_age:
-            return known[0]
+        if known is not None and time.time() - known.at <= self.max_age:
+            return known
         try:
             data, signed = self.serializer.loads(value, max_age=self.max_age,
                                                  return_timestamp=True)
@@ -44,12 +53,14 @@ class CookieSession:
             return None
         if not isinstance(data, dict):
             return None
+        sid, csrf = data.get("sid"), data.get("csrf")
+        found = Signed(sid if isinstance(sid, str) else None,
+                       csrf if isinstance(csrf, str) else None, signed.timestamp())
         if len(self._verified) >= MAX_VERIFIED:
             self._verified.clear()
-        self._verified[value] = (data, signed.timestamp())
-        return data
+        self._verified[value] = found
+        return found
 
     def session_id(self, headers: dict[bytes, bytes]) -> str | None:
-        data = self.read(headers)
-        sid = data.get("sid") if data is not None else None
-        return sid if isinstance(sid, str) else None
+        found = self.read(headers)
+        return found.sid if found is not None else None
