@@ -20,8 +20,10 @@
     remove(key) { try { localStorage.removeItem(key); } catch { /* refused */ } },
   };
 
+  // A urlencoded form (not FormData's multipart): what the server's lean message handler
+  // answers without Quart (app/messages/lean.py), and smaller.
   const post = (url, fields, { keepalive = false, signal, htmx = false } = {}) => {
-    const body = new FormData();
+    const body = new URLSearchParams();
     Object.entries(fields).forEach(([k, v]) => body.set(k, v));
     const headers = { "X-CSRF-Token": meta("csrf-token"), "X-Kehai-Tab": tab };
     if (htmx) headers["HX-Request"] = "true";

@@ -162,6 +162,25 @@ def _assert_caught_up(page_b: Any) -> None:
     assert page_b.evaluate("window.__kehaiMarker") == "same document", "the page was reloaded"
 
 
+def test_the_composer_sends_a_plain_form_that_arrives_whole_in_any_script(
+        live: Any, page_for: Any) -> None:
+    # The lean message handler answers urlencoded forms only (multipart goes to Quart).
+    alice, _bob = live.person("alice"), live.person("bob")
+    conversation_id = alice.start_direct("bob")
+    page = page_for(alice)
+    page.goto(f"/c/{conversation_id}")
+    stream_connected(page)
+    text = "こんにちは & 100% = ok?"
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/messages")) as sent:
+        send_from(page, text)
+    assert sent.value.headers["content-type"].startswith("application/x-www-form-urlencoded")
+    mine = messages_by(page, "alice")
+    expect(mine).to_have_count(1)
+    expect(mine.locator(".message-body")).to_have_text(text)
+    page.reload()
+    expect(messages_by(page, "alice").locator(".message-body")).to_have_text(text)
+
+
 def test_messages_sent_while_b_is_offline_arrive_once_each_in_order(
         live: Any, page_for: Any, problems: Any) -> None:
     """The server restarts: B's page reconnects by itself, gets `resync` and re-fetches."""

@@ -7,6 +7,7 @@ import re
 import signal
 import time
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
@@ -141,7 +142,7 @@ def test_a_message_the_server_keeps_refusing_shows_not_sent_with_retry_and_delet
     screenshot(page, "not-sent.png")
     tries: dict[str, set[str]] = {}
     for form in attempts:
-        fields = dict(re.findall(r'name="(\w+)"\r?\n\r?\n([^\r\n]*)', form))
+        fields = {name: values[0] for name, values in parse_qs(form).items()}
         tries.setdefault(fields["body"], set()).add(fields["client_id"])
     assert list(tries) == ["今から送ります", "これは取り消します"], tries
     assert all(len(ids) == 1 for ids in tries.values()), f"a retry changed client_id: {tries}"
