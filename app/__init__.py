@@ -102,26 +102,26 @@ def create_app(config: Config | None = None) -> KehaiApp:
 
 def lean(app: KehaiApp) -> Any:
     """The ASGI app `run.py` serves: /sse by the lean handler, the composer's messages by
-    theirs (when on), everything else by Quart."""
+    theirs (when on), everything else by Quart. Both read the cookie through the stream's
+    door: one reader, one memory of the cookies it verified."""
     from app.realtime.asgi_sse import LeanSSE
     from app.views.stream import StreamDoor
     from app.web.headers import asgi_headers
 
-    inner = lean_posts(app, app) if app.kehai.config.lean_post else app
-    return LeanSSE(inner, app.kehai.hub, StreamDoor(app, app.kehai), asgi_headers())
+    door = StreamDoor(app, app.kehai)
+    inner = lean_posts(app, app, door) if app.kehai.config.lean_post else app
+    return LeanSSE(inner, app.kehai.hub, door, asgi_headers())
 
 
-def lean_posts(app: KehaiApp, inner: Any) -> Any:
-    """The composer's message POST outside Quart; every other request to `inner`."""
+def lean_posts(app: KehaiApp, inner: Any, door: Any) -> Any:
+    """The composer's message POST outside Quart, reading the session as `door` (the
+    stream's StreamDoor) does; every other request to `inner`."""
     from app.messages.lean import LeanPost
-    from app.models.session import Lifetime
-    from app.web.cookie_session import CookieSession
     from app.web.headers import asgi_headers
 
     kehai, config = app.kehai, app.kehai.config
-    return LeanPost(inner, kehai.messages, kehai.limits, config.message_limit,
-                    CookieSession(app), Lifetime(config.session_idle_s, config.session_max_s),
-                    kehai.database, config.max_body_bytes, asgi_headers())
+    return LeanPost(inner, kehai.messages, kehai.limits, config.message_limit, door.cookies,
+                    door.lifetime, kehai.database, config.max_body_bytes, asgi_headers())
 
 
 def served(app: KehaiApp) -> Any:

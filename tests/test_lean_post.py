@@ -17,6 +17,7 @@ import pytest
 from app import lean_posts
 from app.db import run_db
 from app.models import Message
+from app.views.stream import StreamDoor
 from tests.test_messages import setup_chat
 
 COOKIE = "kehai_session"
@@ -80,7 +81,8 @@ async def two_of_everything(app, make_user):
     r = await carol.post("/conversations", {"with": "bob"}, htmx=False)
     room_c = int(r.headers["Location"].rsplit("/", 1)[1])
     counting = Counting(app)
-    return lean_posts(app, counting), counting, [(alice, room_a), (carol, room_c)]
+    posts = lean_posts(app, counting, StreamDoor(app, app.kehai))
+    return posts, counting, [(alice, room_a), (carol, room_c)]
 
 
 CASES: list[tuple[str, dict[str, str], dict[str, str], int]] = [
