@@ -102,7 +102,7 @@ class Config:
     outbox_relay_s: float = 1.0  # how often any process publishes what others left behind
     outbox_grace_s: float = 2.0  # a row younger than this is its own request's to publish
     lean_sse: bool = True  # serve /sse outside Quart's request machinery (measured faster)
-    native_sse: bool = True  # and outside Hypercorn's per-write path too (plain HTTP only)
+    native_sse: bool = True  # plain HTTP/1.1 requests outside Hypercorn (realtime/native_http.py)
     lean_post: bool = True  # the composer's message POST outside Quart (app/messages/lean.py)
 
     # sessions end on the server too: after this long unused, and this long after sign-in

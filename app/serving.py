@@ -89,8 +89,8 @@ async def _serve(app: Any, application: Any, hconfig: HConfig, fd: int, native: 
         # End every stream first: Hypercorn would otherwise wait for them (issue 308).
         app.kehai.hub.shutdown()
 
-    # Plain HTTP: GET /sse is served by the native front on the same socket, everything
-    # else by Hypercorn (app/realtime/native_http.py says why).
+    # Plain HTTP: plain HTTP/1.1 requests are served by the native front on the same
+    # socket, everything else by Hypercorn (app/realtime/native_http.py says what and why).
     with fronting(application, fd) if native else contextlib.nullcontext():
         await serve(application, hconfig, shutdown_trigger=shutdown_trigger)
     trimmer.cancel()
