@@ -160,3 +160,34 @@ async def test_the_rate_limit_is_counted_once_and_refused_by_quart(app, two_of_e
     assert status == 429 and "retry-after" in got and "too fast" in page
     assert counting.calls == 1
     assert await run_db(lambda: Message.select().count()) == allowed
+
+
+async def test_a_send_that_fails_outside_quart_is_counted_once_against_the_limit(
+        app, two_of_everything, monkeypatch):
+    # The lean handler counts the attempt, then the store fails (a database hiccup): Quart
+    # sends it again. The retry must not count a second time, or a sender whose messages
+    # failed once is refused sooner than one whose did not. The last one the limit allows
+    # fails here: counted again, or looked at again, it would be refused.
+    posts, counting, sides = two_of_everything
+    user, room = sides[0]
+    allowed, _window = app.kehai.config.message_limit
+    headers = {"Cookie": f"{COOKIE}={_cookie(user)}", "X-CSRF-Token": user.csrf,
+               "HX-Request": "true"}
+    real_send, calls = app.kehai.messages.send, []
+
+    async def fails_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == allowed:
+            raise RuntimeError("database hiccup")
+        return await real_send(*args, **kwargs)
+
+    monkeypatch.setattr(app.kehai.messages, "send", fails_once)
+    for n in range(allowed):
+        status, _h, page = await asgi_post(posts, f"/c/{room}/messages",
+                                           {"body": f"m{n}", "client_id": f"f-{n}"}, headers)
+        assert status == 201, (n, page)
+    assert counting.calls == 1  # the failed one, sent again by Quart
+    status, _h, _p = await asgi_post(posts, f"/c/{room}/messages",
+                                     {"body": "one more", "client_id": "f-x"}, headers)
+    assert status == 429
+    assert await run_db(lambda: Message.select().count()) == allowed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from werkzeug.exceptions import TooManyRequests
 
@@ -35,6 +35,17 @@ def bounded_key(key: str) -> str:
         return key
     digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return f"{key[:24]}#{digest}"
+
+
+# ASGI scope key: the limit a handler in front of Quart already counted for this very request
+# before handing it over (app/messages/lean.py), with its verdict, so that Quart does not
+# count it twice.
+COUNTED = "kehai.limit_counted"
+
+
+class Counted(NamedTuple):
+    key: str
+    wait: float | None  # the verdict: seconds to wait, or None when allowed
 
 
 class Limits:

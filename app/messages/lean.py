@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 from app.db import read_now
 from app.hot_reads import member_room, session_user
 from app.i18n import negotiate, use_locale
-from app.limits import Limits, Rule
+from app.limits import COUNTED, Counted, Limits, Rule
 from app.logs import OutageLog, access_line
 from app.messages import Composer, Messages
 from app.messages.views import problem
@@ -99,8 +99,10 @@ class LeanPost:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         began = time.perf_counter()
-        answered = await self._answer(int(path[1]), headers, body)
+        answered, counted = await self._answer(int(path[1]), headers, body)
         if answered is None:
+            if counted is not None:
+                scope = {**scope, COUNTED: counted}
             return await self.app(scope, _replayed(body, receive), send)
         status, page, user_id = answered
         data = page.encode()
@@ -111,44 +113,49 @@ class LeanPost:
                     round((time.perf_counter() - began) * 1000, 1), user_id)
 
     async def _answer(self, conversation_id: int, headers: dict[bytes, bytes], body: bytes
-                      ) -> tuple[int, str, int] | None:
-        """(status, page, user id) of a message sent; None when Quart must answer."""
+                      ) -> tuple[tuple[int, str, int] | None, Counted | None]:
+        """((status, page, user id) of a message sent, or None when Quart must answer; the
+        limit counted on the way, if it was)."""
         def text(name: bytes) -> str | None:
             value = headers.get(name)
             return value.decode("latin-1") if value is not None else None
 
         if cross_site(text(b"origin"), text(b"host") or "", text(b"sec-fetch-site")):
-            return None
+            return None, None
         session = self.cookies.read(headers)
         token = headers.get(b"x-csrf-token")
         if session is None or token is None:
-            return None
+            return None, None
         sid, expected, _signed = session
         if not sid or not expected or not hmac.compare_digest(token, expected.encode()):
-            return None
+            return None, None
         form = _form(body)
         if form is None:
-            return None
+            return None, None
         text_body = form.get("body", "").strip()
         client_id = form.get("client_id", "").strip() or None
         lang = negotiate(text(b"accept-language"))
         with use_locale(lang):
             if client_id is None or problem(text_body, client_id) is not None:
-                return None
+                return None, None
+            counted = None
             try:
                 user = await read_now(session_user, sid, self.lifetime)
                 room = await read_now(member_room, conversation_id, user.id) if user else None
-                key = f"messages:{user.id}" if user else ""
-                if (user is None or room is None or await self.limits.over(key, self.rule)
-                        is not None or await self.limits.wait(key, self.rule) is not None):
-                    return None
+                if (user is None or room is None
+                        or await self.limits.over(f"messages:{user.id}", self.rule) is not None):
+                    return None, None
+                key = f"messages:{user.id}"
+                counted = Counted(key, await self.limits.wait(key, self.rule))
+                if counted.wait is not None:
+                    return None, counted  # over it at this very moment: Quart refuses it
                 composer = Composer(sid, bounded_int(form, "typing_seq", 0, 10**18) or 0)
                 sent = await self.messages.send(room, user, text_body, client_id, composer)
                 page = await self.messages.reply(sent)
             except Exception:  # Quart tries again (the client_id keeps it to one message)
-                return None
+                return None, counted
         self.database.ok()  # logs once, when an outage has just ended
-        return (201 if sent.created else 200), page, user.id
+        return ((201 if sent.created else 200), page, user.id), counted
 
 
 def _replayed(body: bytes, receive: Any) -> Any:
