@@ -37,6 +37,7 @@ def test_a_new_display_name_shows_live_on_the_other_persons_open_pages(live: Any
     expect(aki_group.locator(".reader-name")).to_have_text("Ben Hart")
 
     expect(aki_direct.locator(".chat-header [data-initials-of=ben]").first).to_have_text("BH")
+    aki_direct.fill("#body", "下書き")
     ben_settings.fill("#display_name", "  Kenji   H. ")
     ben_settings.get_by_role("button", name="Save").click()
     expect(ben_settings.locator("p.saved")).to_have_text("Saved.")
@@ -52,6 +53,11 @@ def test_a_new_display_name_shows_live_on_the_other_persons_open_pages(live: Any
     expect(ben_chat.locator(".me-name")).to_have_text(new)
     expect(aki_direct.locator(".chat-header [data-initials-of=ben]").first).to_have_text("KH")
     expect(aki_direct).to_have_title(re.compile(f"^{re.escape(new)}"))
+    # the composer of the direct chat addresses him by the new name, in aki's language,
+    # and a draft she had begun stays as it was; the group's composer keeps its title
+    expect(aki_direct.locator("#body")).to_have_attribute("placeholder", f"{new}へのメッセージ")
+    expect(aki_group.locator("#body")).to_have_attribute("placeholder", "山の会へのメッセージ")
+    expect(aki_direct.locator("#body")).to_have_value("下書き")
 
 
 def test_a_name_that_cannot_be_used_is_refused_with_a_message_in_japanese(

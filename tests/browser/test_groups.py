@@ -51,20 +51,30 @@ def test_a_renamed_group_is_renamed_in_every_tab_of_every_member(live: Live, pag
     aki_settings = aki_chat.context.new_page()
     aki_settings.goto(f"/c/{cid}")
     aki_settings.get_by_role("link", name="グループ設定").click()
-    aki_settings.fill("#group-title", "  週末の  キャンプ ")
+    for page in (aki_chat, ben_chat, ben_list):
+        expect(page.locator(f"#conv-{cid} .initials")).to_have_text("週")
+    aki_settings.fill("#group-title", "  キャンプ  週末 ")
     aki_settings.get_by_role("button", name="変更").click()
     expect(aki_settings.locator("p.saved")).to_have_text("保存しました。")
 
     for page in (aki_chat, ben_chat):
-        expect(page.locator(".chat-header h1")).to_have_text("週末の キャンプ")
+        expect(page.locator(".chat-header h1")).to_have_text("キャンプ 週末")
     for page in (aki_chat, ben_chat, ben_list):
-        expect(page.locator(f"#conv-{cid} .conv-title")).to_have_text("週末の キャンプ")
-    expect(ben_chat).to_have_title(re.compile("^週末の キャンプ"))
+        expect(page.locator(f"#conv-{cid} .conv-title")).to_have_text("キャンプ 週末")
+    expect(ben_chat).to_have_title(re.compile("^キャンプ 週末"))
+    # the group's letter, wherever its avatar shows, and the composer's placeholder, in each
+    # reader's language
+    for page in (aki_chat, ben_chat, ben_list):
+        expect(page.locator(f"#conv-{cid} .initials")).to_have_text("キ")
+    for page in (aki_chat, ben_chat):
+        expect(page.locator(".chat-header .avatar-group .initials")).to_have_text("キ")
+    expect(aki_chat.locator("#body")).to_have_attribute("placeholder", "キャンプ 週末へのメッセージ")
+    expect(ben_chat.locator("#body")).to_have_attribute("placeholder", "Message キャンプ 週末")
     # A line in the history says so, in each reader's language, and is news only to others.
     expect(aki_chat.locator("#messages .system-line")).to_contain_text(
-        "田中 亜希さんがグループ名を「週末の キャンプ」に変更しました")
+        "田中 亜希さんがグループ名を「キャンプ 週末」に変更しました")
     expect(ben_chat.locator("#messages .system-line")).to_contain_text(
-        "田中 亜希 renamed the group to “週末の キャンプ”")
+        "田中 亜希 renamed the group to “キャンプ 週末”")
     # Ben's list shows it as the latest; whether it is unread there depends on his open chat
     # tab having read it already (it is on screen), so that is checked in tests/test_groups.py.
     expect(ben_list.locator(f"[data-preview-of='{cid}']")).to_contain_text("renamed the group")
