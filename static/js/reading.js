@@ -72,8 +72,16 @@
     const conv = (/data-conversation-id="(\d+)"/.exec(data) || [])[1];
     const author = (/data-author="([^"]+)"/.exec(data) || [])[1];
     if (conv !== K.conversation() || author === K.me()) return;
+    // A visible tab's open chat is being read: js/unread.js counts nothing on arrival. One
+    // that stays below the screen is unread all the same, until it is scrolled to.
+    const visible = document.visibilityState === "visible";
     // After app.js had its chance to keep the view at the bottom.
-    requestAnimationFrame(() => { if (!atBottom()) { below += 1; updatePill(); } });
+    requestAnimationFrame(() => {
+      if (atBottom()) return;
+      below += 1;
+      updatePill();
+      if (visible) K.emit("kehai:unseen-below", { conversation: conv });
+    });
   });
   let ticking = false;
   box.addEventListener("scroll", () => {

@@ -2,7 +2,8 @@
 // tab title "(3) Aki · Kehai", the favicon, and on phones the back button of a chat (the
 // list is hidden there). One map, conversation id -> count, is the truth: the server sends
 // every conversation's count with the list (conversations/_list.html, listed or not), a new
-// message from someone else adds one unless it is being read here, and a read in any tab of
+// message from someone else adds one unless it is being read here (open in a visible tab
+// and not left below the screen), and a read in any tab of
 // this browser (receipts/_own.html, relayed to every tab) sets that conversation to zero.
 (() => {
   "use strict";
@@ -89,6 +90,14 @@
     render();
     // Not on this page of the list: fetch it again (it brings fresh counts too).
     if (!item) document.body.dispatchEvent(new CustomEvent("kehai:refresh-list", { bubbles: true }));
+  });
+  // The open chat's new message stayed below the screen (js/reading.js): not read yet. Its
+  // read, once it is scrolled to, sets the count to zero again (the own-read event above).
+  document.addEventListener("kehai:unseen-below", (e) => {
+    const conv = e.detail?.conversation;
+    if (!conv) return;
+    counts[conv] = (counts[conv] || 0) + 1;
+    render();
   });
   // A re-fetched list (resync, refresh, "older conversations") brings the server's counts.
   const list = document.getElementById("conversation-list");

@@ -263,9 +263,12 @@ def test_load_older_keeps_the_place_and_new_messages_below_show_a_pill_in_japane
     streamed_message(page, str(sent[-1]))
     expect(pill).to_be_visible()
     expect(pill).to_have_text("↓ 新着 2 件")
+    # unread until scrolled to: the tab's title counts them too, and stops once they are read
+    expect(page).to_have_title("(2) 勲 · Kehai")
     no_serious_violations(page)
     pill.click()
     expect(pill).to_be_hidden()
+    expect(page).to_have_title("勲 · Kehai")
     page.wait_for_function(
         "(id) => { const b = document.querySelector('#messages'), m = document.getElementById(id);"
         " return b.scrollHeight - b.scrollTop - b.clientHeight < 2"
