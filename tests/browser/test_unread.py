@@ -35,7 +35,8 @@ RECORD_NOTIFICATIONS = """
   const shown = window.__notes = [];
   function Recorded(title, options = {}) {
     this.title = title; this.body = options.body || ""; this.tag = options.tag || "";
-    this.close = () => {};
+    this.closed = false;
+    this.close = () => { this.closed = true; };
     shown.push(this);
   }
   Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
@@ -307,17 +308,35 @@ def test_notifications_once_per_browser_for_other_conversations_never_for_ones_o
     _wait_total(tabs, 1)
     assert shown() == [{"title": "Rob", "body": "Lunch at noon?"}]
 
-    pam.send(with_rob, "Sure")  # one's own: nothing
+    pam.send(with_quinn, "Sure")  # one's own: nothing
     quinn.send(with_quinn, "I see you")  # on screen in a visible tab: nothing
     rob.send(with_rob, "See you there")  # the last one, to know the others are through
     _wait_total(tabs, 2)
-    assert shown() == [{"title": "Rob", "body": "Lunch at noon?"},
-                       {"title": "Rob", "body": "See you there"}]
+    # The conversation's one notification, replaced (same tag) by one that stacks its lines
+    assert shown()[1] == {"title": "Rob", "body": "Lunch at noon?\nSee you there"}
+    assert index.evaluate("window.__notes[0].tag === window.__notes[1].tag")
+    newest = send_many(rob, with_rob, 3, "line")[-1]
+    _wait_total(tabs, 5)
+    assert shown()[-1] == {"title": "Rob", "body": "1 earlier\nSee you there\nline 1\nline 2\nline 3"}
+
+    # Read elsewhere (another device): the notification closes, the next one starts afresh.
+    read_up_to(pam, with_rob, newest)
+    index.wait_for_function("() => window.__notes[window.__notes.length - 1].closed")
+    rob.send(with_rob, "Hello again")
+    _wait_total(tabs, 6)
+    assert shown()[-1] == {"title": "Rob", "body": "Hello again"}
+
+    # A group's notification is titled with the group; each line says who wrote it.
+    club = rob.start_group("Lunch club", ["pam"])
+    expect(index.locator(f"#conv-{club} .conv-title")).to_have_text("Lunch club")
+    rob.send(club, "Pizza?")
+    _wait_total(tabs, 7)
+    assert shown()[-1] == {"title": "Lunch club", "body": "Rob: Pizza?"}
 
     # The same conversation in a tab the person has left (hidden): now it notifies.
     chat.evaluate("Object.defineProperty(document, 'visibilityState', { get: () => 'hidden' })")
     quinn.send(with_quinn, "Still there?")
-    _wait_total(tabs, 3)
+    _wait_total(tabs, 8)
     assert shown()[-1] == {"title": "Quinn", "body": "Still there?"}
 
     # A click brings that tab forward on the conversation.
