@@ -21,6 +21,11 @@ class Renderer:
 
     def __init__(self, app: Quart) -> None:
         self.app = app
+        # Quart's environment renders asynchronously: every include, macro call and block
+        # becomes an async generator. These fragments await nothing, so they are rendered
+        # by a synchronous overlay of the same environment (the same loader, filters,
+        # globals and gettext), 16 % faster for a message (bench/results/rooms.md).
+        self.env = app.jinja_env.overlay(enable_async=False)
 
     async def each_language(self, template: str, localized: Localized | None = None,
                             languages: Iterable[str] = LANGUAGES, **context: Any
@@ -37,15 +42,15 @@ class Renderer:
         out: dict[str, str] = {}
         async with self.app.app_context():
             await self.app.update_template_context(context)
-            compiled = self.app.jinja_env.get_template(template)
+            compiled = self.env.get_template(template)
             for lang in localized or languages:
                 with use_locale(lang):
                     values = {**context, **localized[lang]} if localized else context
-                    out[lang] = (await compiled.render_async(values)).strip()
+                    out[lang] = compiled.render(values).strip()
         return out
 
     async def plain(self, template: str, **context: Any) -> str:
         """A fragment that needs nothing from a request's context (no viewer, no token, no
         URL): Jinja renders it directly, without Quart's context processors and signals, so
         it can be rendered outside Quart too (the sender's reply: app/messages/lean.py)."""
-        return await self.app.jinja_env.get_template(template).render_async(context)
+        return self.env.get_template(template).render(context)
