@@ -110,6 +110,11 @@ def configure(level: str = "info", fmt: str = "text", stream: TextIO | None = No
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(numeric)
+    # Neither format prints where a line was logged from, nor the thread or process: the
+    # logging HOWTO's "Optimization" switches skip collecting them (finding the caller walks
+    # the stack and normalises file names, a visible part of each access line's cost).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name in ROUTED:
         routed = logging.getLogger(name)
         routed.handlers = []

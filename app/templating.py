@@ -20,13 +20,17 @@ def iso(value: datetime | None) -> str:
     return value.replace(tzinfo=UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def time_label(value: datetime | None) -> str:
     """A short readable UTC label; the page's script rewrites it in the reader's time zone."""
     if value is None:
         return ""
+    # Not strftime: its %b is the C locale's month name anyway, and it is slower.
     if current() == "ja":
-        return f"{value.month}月{value.day}日 {value:%H:%M}"
-    return f"{value:%b} {value.day}, {value:%H:%M}"
+        return f"{value.month}月{value.day}日 {value.hour:02d}:{value.minute:02d}"
+    return f"{_MONTHS[value.month - 1]} {value.day}, {value.hour:02d}:{value.minute:02d}"
 
 
 def relative_time(value: datetime) -> Markup:

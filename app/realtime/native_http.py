@@ -150,21 +150,25 @@ class Exchange:
             return  # no extension is offered in the scope
         body: bytes = message.get("body", b"")
         more: bool = message.get("more_body", False)
+        head = b""
         if self.started is not None:
             status, headers = self.started
             self.started = None
             self.status = status
-            transport.write(self._head(status, headers, body, more))
+            head = self._head(status, headers, body, more)  # written with the body: one send
             self.wrote = True
         if self.status in _NO_BODY:
             body = b""
         if self.chunked:
-            if body:
-                transport.write(b"%x\r\n%s\r\n" % (len(body), body))
+            out = b"%x\r\n%s\r\n" % (len(body), body) if body else b""
             if not more:
-                transport.write(b"0\r\n\r\n")
-        elif body:
-            transport.write(body)
+                out += b"0\r\n\r\n"
+        else:
+            out = body
+        if head:
+            out = head + out
+        if out:
+            transport.write(out)
         if not more:
             self.complete = True
             self.end()
