@@ -39,6 +39,7 @@ _TARGET = re.compile(rb"/[\x21-\x7e]*")
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 _NO_BODY = (204, 304)
+_FRAMING = frozenset((b"content-length", b"connection", b"transfer-encoding"))
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -46,6 +47,9 @@ def _reason(status: int) -> bytes:
     with contextlib.suppress(ValueError):
         return HTTPStatus(status).phrase.encode()
     return b""
+
+
+_STATUS_LINES = {s.value: b"HTTP/1.1 %d %s" % (s.value, _reason(s.value)) for s in HTTPStatus}
 
 
 class Request(NamedTuple):
@@ -177,19 +181,18 @@ class Exchange:
 
     def _head(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, more: bool
               ) -> bytes:
-        lines = [b"HTTP/1.1 %d %s" % (status, _reason(status))]
+        lines = [_STATUS_LINES.get(status) or b"HTTP/1.1 %d %s" % (status, _reason(status))]
         framed = False
         for name, value in headers:
             name = name.lower()
-            if b"\n" in name or b"\r" in name or b"\n" in value or b"\r" in value:
-                raise ValueError("a response header holds a line break")
-            if name == b"content-length":
-                framed = True
-            elif name == b"connection":
-                self.close = self.close or b"close" in value.lower()
-                continue
-            elif name == b"transfer-encoding":
-                raise ValueError("the app set its own transfer-encoding")
+            if name in _FRAMING:
+                if name == b"content-length":
+                    framed = True
+                elif name == b"connection":
+                    self.close = self.close or b"close" in value.lower()
+                    continue
+                else:
+                    raise ValueError("the app set its own transfer-encoding")
             lines.append(name + b": " + value)
         if not framed and status not in _NO_BODY:
             if more:
@@ -201,7 +204,11 @@ class Exchange:
         lines.append(_date_header())
         if self.close:
             lines.append(b"connection: close")
-        return b"\r\n".join(lines) + b"\r\n\r\n"
+        head = b"\r\n".join(lines)
+        # One line per header, or a value carried a line break (response splitting).
+        if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
+            raise ValueError("a response header holds a line break")
+        return head + b"\r\n\r\n"
 
 
 class Front(asyncio.Protocol):

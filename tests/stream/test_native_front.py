@@ -10,6 +10,8 @@ import socket
 import time
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.support import Person, Server
 
 
@@ -245,3 +247,17 @@ async def test_streams_opening_together_each_belong_to_their_own_session(server:
     dave.send(cid, "to alice only")
     for s in by_person[alice]:
         await s.wait_text("to alice only")
+
+
+def test_a_response_header_with_a_line_break_is_never_written():
+    # Response splitting: a value (or name) carrying CR or LF would let it write headers or
+    # a whole response of its own. The head is refused instead (the request gets a 500).
+    from app.realtime.native_http import Exchange
+
+    exchange = Exchange(None, b"", False)  # type: ignore[arg-type]
+    head = exchange._head(200, [(b"X-Fine", b"yes")], b"ok", False)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\nx-fine: yes\r\ncontent-length: 2\r\n")
+    for name, value in ((b"x-evil", b"a\r\nset-cookie: b=1"), (b"x-evil", b"a\nb"),
+                        (b"x-evil", b"a\rb"), (b"x\r\nset-cookie", b"b=1")):
+        with pytest.raises(ValueError, match="line break"):
+            exchange._head(200, [(name, value)], b"", False)
