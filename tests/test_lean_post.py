@@ -143,6 +143,12 @@ async def test_the_usual_message_never_reaches_quart_and_refusals_always_do(two_
     status, _h, _page = await asgi_post(posts, f"/c/{room + 999}/messages",
                                         {"body": "x", "client_id": "u-8"}, headers)
     assert status == 404 and counting.calls == 4
+    # A reply goes to Quart, which checks what it answers, and quotes it.
+    status, _h, page = await asgi_post(posts, f"/c/{room}/messages",
+                                       {"body": "re", "client_id": "u-7", "reply_to": "1"},
+                                       headers)
+    assert status == 201 and 'class="reply-quote"' in page and ">m0<" in page
+    assert counting.calls == 5
 
 
 async def test_the_rate_limit_is_counted_once_and_refused_by_quart(app, two_of_everything):

@@ -18,7 +18,7 @@ from app.i18n import current
 from app.members import members_now
 from app.messages.edits import is_last
 from app.models import Conversation, Message, User
-from app.models.message import Draft
+from app.models.message import Draft, with_quotes
 from app.realtime import kinds
 from app.realtime.hub import Hub
 from app.relay import Settle, once_key
@@ -49,7 +49,10 @@ class Composer:
 
 def _message_and_room(message_id: int) -> tuple[Message, Conversation] | None:
     message = Message.select(Message, User).join(User).where(Message.id == message_id).first()
-    return (message, Conversation.get_by_id(message.conversation_id)) if message else None
+    if message is None:
+        return None
+    with_quotes([message])
+    return message, Conversation.get_by_id(message.conversation_id)
 
 
 class Messages:
@@ -63,12 +66,15 @@ class Messages:
         self._post = Grouped(Message.post_many)
 
     async def send(self, conversation: Conversation, author: User, body: str,
-                   client_id: str | None, composer: Composer = Composer()) -> Sent:
-        """Store the message once per client_id, then tell the room.
+                   client_id: str | None, composer: Composer = Composer(),
+                   reply_to: Message | None = None) -> Sent:
+        """Store the message once per client_id, then tell the room. `reply_to`, a message
+        of the same room the caller has checked (`repliable`), is quoted above it.
 
         A retry whose first attempt was stored but never announced (the process died, the
         broker was down) announces it now; the once key keeps it to one event."""
-        message, created, row = await self._post(Draft(conversation, author, body, client_id))
+        message, created, row = await self._post(Draft(conversation, author, body, client_id,
+                                                       reply_to))
         crash_point("after-commit")
         await self.before_announce(conversation.id, author.id, composer.session_id,
                                    composer.typing_seq)

@@ -4,7 +4,8 @@ Sending is the request a chat makes most. Profiled on bench/rooms.py, Quart's re
 contexts, hooks, session and response wrapper were a third of a message's server time: more
 than storing it. This ASGI handler, beside the Quart app on the same Hypercorn, answers the
 composer's usual request itself: an htmx POST with a client_id, from the page's own origin,
-with the session's CSRF token, by a signed-in member, valid and within the rate limit. It
+with the session's CSRF token, by a signed-in member, valid and within the rate limit, and not
+a reply (Quart's route checks what a reply answers). It
 asks the same questions through the same functions (the cookie, `cross_site`, `problem`, the
 hot reads, the limiter) and sends through the same `Messages.send`.
 
@@ -136,8 +137,9 @@ class LeanPost:
         client_id = form.get("client_id", "").strip() or None
         lang = negotiate(text(b"accept-language"))
         with use_locale(lang):
-            if client_id is None or problem(text_body, client_id) is not None:
-                return None, None
+            if (client_id is None or problem(text_body, client_id) is not None
+                    or form.get("reply_to", "").strip()):
+                return None, None  # a reply too: Quart checks what it answers
             counted = None
             try:
                 user = await read_now(session_user, sid, self.lifetime)

@@ -12,8 +12,8 @@ from app.db import run_db
 from app.i18n import gettext as _
 from app.limits import COUNTED, Limits, Rule
 from app.messages import Composer, Messages, edits
-from app.models import Conversation
-from app.models.message import MAX_BODY
+from app.models import Conversation, Message
+from app.models.message import MAX_BODY, quotable
 from app.web.guards import CONVERSATION, conversation_or_404, login_required
 from app.web.params import MAX_ID, bounded_int
 
@@ -30,6 +30,18 @@ def problem(body: str, client_id: str | None = None) -> str | None:
                  n=f"{len(body):,}")
     if client_id is not None and not CLIENT_ID.match(client_id):
         return _("That message could not be sent. Reload the page and try again.")
+    return None
+
+
+def repliable(message: Message | None) -> str | None:
+    """Why a message cannot be replied to, for the page to show; None if it can. `message`
+    is the one the form names, looked up in the room it is sent to (another room's: None)."""
+    if message is None:
+        return _("That message is not in this conversation.")
+    if message.deleted is not None:
+        return _("That message was deleted, so it can no longer be replied to.")
+    if message.system:
+        return _("That line cannot be replied to.")
     return None
 
 
@@ -77,10 +89,18 @@ class MessageRoutes:
         body = form.get("body", "").strip()
         client_id = form.get("client_id", "").strip() or None
         _validated(body, client_id)
+        reply_to = None
+        if form.get("reply_to", "").strip():
+            reply_id = bounded_int(form, "reply_to", 1, MAX_ID, clamp=False)
+            reply_to = await run_db(quotable, reply_id, conversation_id) if reply_id else None
+            refused = repliable(reply_to)
+            if refused is not None:
+                abort(422, refused)
         await self._limit()
         composer = Composer(session.get("sid", ""),
                             bounded_int(form, "typing_seq", 0, 10**18) or 0)
-        sent = await self.messages.send(conversation, g.user, body, client_id, composer)
+        sent = await self.messages.send(conversation, g.user, body, client_id, composer,
+                                        reply_to)
         if "HX-Request" not in request.headers:
             return redirect(url_for("conversations.show", conversation_id=conversation_id), 303)
         page = await self.messages.reply(sent)

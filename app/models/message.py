@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegrityError, TextField
+from peewee import (
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    IntegrityError,
+    TextField,
+)
 
 from app.compiled import Compiled
 from app.models.base import BaseModel, utcnow
@@ -24,6 +31,7 @@ class Draft(NamedTuple):
     author: User
     body: str
     client_id: str | None
+    reply_to: Message | None = None  # what it answers: checked to be in the same room
 
 
 class Message(BaseModel):
@@ -35,6 +43,10 @@ class Message(BaseModel):
     edited = DateTimeField(null=True)  # the last edit, if any
     deleted = DateTimeField(null=True)  # taken back: the body is gone, the place stays
     system = CharField(max_length=16, null=True)  # a line the app wrote: migrations/0007
+    # The message this one answers (migrations/0008). An id, not a foreign key: reading
+    # `quoted` (set by `with_quotes`) never costs a lazy query per message in a template.
+    reply_to_id = IntegerField(null=True)
+    quoted: Message | None = None
 
     class Meta:
         indexes = ((("conversation", "id"), False),
@@ -81,13 +93,15 @@ class Message(BaseModel):
         conversation, author = draft.conversation, draft.author
         created = utcnow()
         stamp = cls.created.db_value(created)
+        reply_to = draft.reply_to.id if draft.reply_to is not None else None
         message_id = _INSERT.insert(conversation.id, author.id, draft.body, stamp,
-                                    draft.client_id)
+                                    draft.client_id, reply_to)
         _TOUCH.run(stamp, message_id, conversation.id, message_id)
         row = _ANNOUNCE.insert(NEW_MESSAGE, Outbox.encode(message=message_id), stamp)
         message = cls(__no_default__=1, id=message_id, conversation=conversation,
                       author=author, body=draft.body, created=created,
-                      client_id=draft.client_id)
+                      client_id=draft.client_id, reply_to_id=reply_to)
+        message.quoted = draft.reply_to
         message._dirty.clear()
         return message, True, row
 
@@ -100,6 +114,7 @@ class Message(BaseModel):
                                    & (cls.client_id == draft.client_id))
         if existing is None or draft.client_id is None:
             return error
+        with_quotes([existing])
         return existing, False, Outbox.pending_for_message(existing.id)
 
     @classmethod
@@ -115,7 +130,7 @@ class Message(BaseModel):
         )
         if before is not None:
             query = query.where(cls.id < before)
-        return list(reversed(list(query)))
+        return with_quotes(list(reversed(list(query))))
 
     @classmethod
     def latest(cls, conversation_id: int, before: int | None = None
@@ -130,13 +145,34 @@ class Message(BaseModel):
         return cls.get_or_none((cls.id == message_id) & (cls.conversation == conversation_id))
 
 
+def quotable(message_id: int, conversation_id: int) -> Message | None:
+    """The message `message_id` of that conversation, its author joined (a reply quotes its
+    name), or None when it is not one of that conversation's."""
+    return (Message.select(Message, User).join(User)
+            .where((Message.id == message_id) & (Message.conversation == conversation_id))
+            .first())
+
+
+def with_quotes(messages: list[Message]) -> list[Message]:
+    """`messages`, each reply's `quoted` set to what it answers (author joined): one query
+    for all. A quoted message that is gone leaves `quoted` None (shown as deleted)."""
+    wanted = {m.reply_to_id for m in messages if m.reply_to_id is not None}
+    if wanted:
+        found = {q.id: q for q in Message.select(Message, User).join(User)
+                 .where(Message.id.in_(list(wanted)))}
+        for m in messages:
+            if m.reply_to_id is not None:
+                m.quoted = found.get(m.reply_to_id)
+    return messages
+
+
 # (message, created, the outbox row still to publish)
 Posted = tuple[Message, bool, int | None]
 
 # A message's three writes, compiled once (app/compiled.py); the placeholders' order is the
 # order of the parameters `_store` passes.
 _INSERT = Compiled(lambda: Message.insert(conversation=0, author=0, body="", created=None,
-                                          client_id=None))
+                                          client_id=None, reply_to_id=None))
 _TOUCH = Compiled(lambda: Conversation.update(last_activity=None, last_message_id=0).where(
     (Conversation.id == 0) & (Conversation.last_message_id < 0)))
 _ANNOUNCE = Compiled(lambda: Outbox.insert(kind="", data="", created=None))

@@ -95,7 +95,9 @@
     clearTimeout(typingTimer);  // the throttled typing report must not follow its message
     typingTimer = 0;
     wanted = started = false;  // sending stops typing on the server
-    const entry = { cid: f.elements.client_id.value || K.newId(), body, typingSeq: String(K.tick()), state: "sending", tries: 0 };
+    const entry = { cid: f.elements.client_id.value || K.newId(), body, typingSeq: String(K.tick()), state: "sending", tries: 0,
+      replyTo: f.elements.reply_to?.value || "" };
+    K.cancelReply?.();
     save([...load(), entry]);
     K.store.remove(draftKey());
     f.elements.body.value = "";
@@ -121,8 +123,9 @@
     const f = form(), ac = new AbortController(), timer = setTimeout(() => ac.abort(), TIMEOUT_MS);
     let res;
     try {
-      res = await K.post(f.getAttribute("action"), { body: entry.body, client_id: entry.cid, typing_seq: entry.typingSeq },
-        { signal: ac.signal, htmx: true });
+      const fields = { body: entry.body, client_id: entry.cid, typing_seq: entry.typingSeq };
+      if (entry.replyTo) fields.reply_to = entry.replyTo;
+      res = await K.post(f.getAttribute("action"), fields, { signal: ac.signal, htmx: true });
     } catch {
       res = null;  // down, cut or timed out: it may have been stored, the client_id makes a retry safe
     } finally {
@@ -143,6 +146,7 @@
         box.value = entry.body;
         autosize(box);
         f.elements.client_id.value = entry.cid;  // the same id: a retry is stored once
+        if (entry.replyTo) K.replyTo?.(entry.replyTo);  // still a reply to the same message
         update(entry.cid, null);
       } else {
         update(entry.cid, { state: "failed" });
