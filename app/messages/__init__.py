@@ -99,8 +99,8 @@ class Messages:
         the event and the sender's own reply are made of it (static/app.js marks one's
         own)."""
         return await self.renderer.each_language("messages/_message.html", None, languages,
-                                                 m=message, conversation=conversation,
-                                                 reads=None)
+                                                 quart=False, m=message,
+                                                 conversation=conversation, reads=None)
 
     async def republish(self, payload: dict[str, Any], key: str) -> None:
         """The relay's handler for a "new-message" outbox row."""
@@ -121,7 +121,7 @@ class Messages:
         html = await self.renderer.each_language(
             "messages/_new_message_event.html",
             {lang: {"message_html": Markup(part)} for lang, part in parts.items()},
-            m=message, conversation=conversation)
+            quart=False, m=message, conversation=conversation)
         await self.hub.publish(kinds.NEW_MESSAGE, members, html, once_key=once_key)
 
     async def changed(self, message: Message, conversation: Conversation,

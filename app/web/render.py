@@ -28,8 +28,8 @@ class Renderer:
         self.env = app.jinja_env.overlay(enable_async=False)
 
     async def each_language(self, template: str, localized: Localized | None = None,
-                            languages: Iterable[str] = LANGUAGES, **context: Any
-                            ) -> dict[str, str]:
+                            languages: Iterable[str] = LANGUAGES, *, quart: bool = True,
+                            **context: Any) -> dict[str, str]:
         """{language: HTML}. Shared by every recipient: nothing in it may depend on who
         triggered the render, so the viewer and the token are blanked. `localized` adds
         one language's own values (a part already rendered in that language), and its
@@ -37,16 +37,24 @@ class Renderer:
 
         The context processors run once for all languages, and the template is rendered
         by Jinja directly: Quart's render_template ran them, and its two signals, per
-        language (bench/rooms.py)."""
+        language (bench/rooms.py). `quart=False`, for the fragments a message is made of,
+        which use nothing of Quart's (no url_for, g, request or context processor value):
+        neither the app context nor the processors, a tenth of such a render."""
         context = {"me": None, "csrf_token": "", **context}
-        out: dict[str, str] = {}
+        if not quart:
+            return self._each(template, localized, languages, context)
         async with self.app.app_context():
             await self.app.update_template_context(context)
-            compiled = self.env.get_template(template)
-            for lang in localized or languages:
-                with use_locale(lang):
-                    values = {**context, **localized[lang]} if localized else context
-                    out[lang] = compiled.render(values).strip()
+            return self._each(template, localized, languages, context)
+
+    def _each(self, template: str, localized: Localized | None, languages: Iterable[str],
+              context: dict[str, Any]) -> dict[str, str]:
+        compiled = self.env.get_template(template)
+        out: dict[str, str] = {}
+        for lang in localized or languages:
+            with use_locale(lang):
+                values = {**context, **localized[lang]} if localized else context
+                out[lang] = compiled.render(values).strip()
         return out
 
     async def plain(self, template: str, **context: Any) -> str:
