@@ -5,9 +5,9 @@ contexts, hooks, session and response wrapper were a third of a message's server
 than storing it. This ASGI handler, beside the Quart app on the same Hypercorn, answers the
 composer's usual request itself: an htmx POST with a client_id, from the page's own origin,
 with the session's CSRF token, by a signed-in member, valid and within the rate limit, and not
-a reply (Quart's route checks what a reply answers). It
-asks the same questions through the same functions (the cookie, `cross_site`, `problem`, the
-hot reads, the limiter) and sends through the same `Messages.send`.
+a reply (Quart's route checks what a reply answers). It asks the same questions through the
+same functions (the cookie, `cross_site`, `problem`, the hot reads, the limiter) and sends
+through the same `Messages.send`.
 
 Anything else is handed to Quart, body included, before anything was stored or counted:
 Quart then answers it exactly as it always did (every refusal, with its status and message,

@@ -329,6 +329,10 @@ class Front(asyncio.Protocol):
     async def _serve(self, exchange: Exchange, scope: dict[str, Any]) -> None:
         try:
             await self.app(scope, exchange.receive, exchange.send)
+        except asyncio.CancelledError:  # shutting down: drop the connection, unfinished
+            if self.transport is not None:
+                self.transport.abort()
+            raise
         except Exception:
             log.exception("the request %s %s failed", scope["method"], scope["path"])
         transport = self.transport
