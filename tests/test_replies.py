@@ -82,6 +82,24 @@ async def test_a_double_submitted_reply_is_stored_once_and_still_quotes(make_use
     assert await count() == 2
 
 
+async def test_a_retry_of_a_reply_whose_original_was_deleted_since_gets_the_reply_back(
+        make_user):
+    # The first attempt was stored but its answer lost (a cut link); the original is deleted
+    # before the composer tries again: the retry must not be refused as a new reply would.
+    alice, bob, cid = await setup_chat(make_user)
+    await alice.post(f"/c/{cid}/messages", {"body": "soon gone"})
+    form = {"body": "answer", "client_id": "retry-1", "reply_to": "1"}
+    assert (await bob.post(f"/c/{cid}/messages", form)).status_code == 201
+    assert (await alice.post(f"/c/{cid}/messages/1/delete")).status_code == 200
+    again = await bob.post(f"/c/{cid}/messages", form)
+    assert again.status_code == 200
+    assert "This message was deleted." in quote_of(await again.get_data(as_text=True), 2)
+    assert await count() == 2
+    # a new reply to it is still refused
+    fresh = await bob.post(f"/c/{cid}/messages", {**form, "client_id": "retry-2"})
+    assert fresh.status_code == 422 and await count() == 2
+
+
 async def test_the_quote_follows_an_edit_and_a_delete_of_what_it_answers(app, make_user):
     alice, bob, cid = await setup_chat(make_user)
     await alice.post(f"/c/{cid}/messages", {"body": "meet at 6"})

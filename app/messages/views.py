@@ -94,8 +94,11 @@ class MessageRoutes:
             reply_id = bounded_int(form, "reply_to", 1, MAX_ID, clamp=False)
             reply_to = await run_db(quotable, reply_id, conversation_id) if reply_id else None
             refused = repliable(reply_to)
-            if refused is not None:
+            # A retry of a reply already stored (its original deleted since) gets it back.
+            if refused is not None and not (client_id and await run_db(
+                    Message.sent_before, g.user.id, conversation_id, client_id)):
                 abort(422, refused)
+            reply_to = reply_to if refused is None else None
         await self._limit()
         composer = Composer(session.get("sid", ""),
                             bounded_int(form, "typing_seq", 0, 10**18) or 0)

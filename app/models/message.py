@@ -141,6 +141,13 @@ class Message(BaseModel):
         return messages[-PAGE:], len(messages) > PAGE
 
     @classmethod
+    def sent_before(cls, author_id: int, conversation_id: int, client_id: str) -> bool:
+        """Whether this client_id's message is already stored (a retry)."""
+        return cls.select(cls.id).where((cls.author == author_id)
+                                        & (cls.conversation == conversation_id)
+                                        & (cls.client_id == client_id)).exists()
+
+    @classmethod
     def in_conversation(cls, message_id: int, conversation_id: int) -> Message | None:
         return cls.get_or_none((cls.id == message_id) & (cls.conversation == conversation_id))
 
