@@ -47,7 +47,9 @@
     const target = quote && document.getElementById(`message-${quote.dataset.quoteOf}`);
     if (!target) return;  // not loaded (older than the history shown): the link does nothing
     e.preventDefault();
-    target.scrollIntoView({ block: "center", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+    // At once, not smoothly: a message swapped in mid-scroll (a read mark, a new message)
+    // would find the view still near the bottom and keep it there (app.js).
+    target.scrollIntoView({ block: "center" });
     target.classList.add("flash-target");
     setTimeout(() => target.classList.remove("flash-target"), 1600);
   });
