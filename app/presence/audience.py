@@ -55,8 +55,9 @@ def batch_audience(changed: list[int]) -> tuple[dict[int, User], dict[int, froze
             # Reuse the same frozenset where possible: equal sets then group for free.
             visible[person] = (seen_here if seen is None or seen == seen_here
                                else seen | seen_here)
-    seen = set().union(*set(visible.values()))
-    users = {u.id: u for u in User.select().where(User.id.in_(list(seen)))} if seen else {}
+    on_screen = set().union(*set(visible.values()))
+    users = ({u.id: u for u in User.select().where(User.id.in_(list(on_screen)))}
+             if on_screen else {})
     return users, visible, operators
 
 
